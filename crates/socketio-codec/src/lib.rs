@@ -1,0 +1,2 @@
+//! Socket.IO packet codec.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Socket.IO server.
+#![warn(missing_docs)]
