@@ -1,0 +1,290 @@
+//! HTTP long-polling: a GET waits for the session's next packets, a POST
+//! carries the client's packets.
+//!
+//! The pending GET holds a one-shot channel that the session answers through
+//! [`crate::shell::SessionHandle::settle`]. If hyper drops the GET (the client
+//! went away) the guard reports the abort and the session closes, so a later
+//! request with the same sid gets `Session ID unknown`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+
+use crate::config::ProtocolVersion;
+use crate::engine::EngineInner;
+use crate::http_util::{self, EngineBody, compress, pick_encoding};
+use crate::packet::Packet;
+use crate::payload::{Decoded, decode_v4, encode_v4};
+use crate::payload_v3;
+use crate::session::Channel;
+use crate::shell::SessionHandle;
+
+/// Answers the handshake GET: the open packet (and initial message) at once.
+pub(crate) fn first_poll(
+    engine: &EngineInner,
+    handle: &Arc<SessionHandle>,
+    req: &HeaderMap,
+) -> Response<EngineBody> {
+    let packets = handle.with(|inner| {
+        inner.machine.on_poll();
+        inner.machine.take_poll()
+    });
+    encode_response(engine, handle, req, &packets.unwrap_or_default())
+}
+
+/// Serves a GET or POST for an existing polling session.
+pub(crate) async fn serve(
+    engine: &EngineInner,
+    handle: Arc<SessionHandle>,
+    req: Request<Incoming>,
+) -> Response<EngineBody> {
+    match *req.method() {
+        Method::GET => poll(engine, handle, req.headers()).await,
+        Method::POST => post(engine, handle, req).await,
+        // The reference's polling transport answers other methods with a bare 500.
+        _ => http_util::empty(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// Reports a GET dropped before its answer.
+struct AbortGuard(Option<Arc<SessionHandle>>);
+
+impl Drop for AbortGuard {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.with(|inner| {
+                // Our receiver is gone, so a still-registered sender is ours.
+                if inner.poll_tx.as_ref().is_some_and(|tx| tx.is_closed()) {
+                    inner.poll_tx = None;
+                    tracing::debug!(sid = %handle.sid, "poll aborted by the client");
+                    inner.machine.on_poll_aborted();
+                }
+            });
+        }
+    }
+}
+
+async fn poll(
+    engine: &EngineInner,
+    handle: Arc<SessionHandle>,
+    req: &HeaderMap,
+) -> Response<EngineBody> {
+    let (tx, rx) = oneshot::channel();
+    let accepted = handle.with(|inner| {
+        if inner.machine.on_poll() {
+            inner.poll_tx = Some(tx);
+            true
+        } else {
+            false
+        }
+    });
+    if !accepted {
+        // "overlap from client": the session is closed, this GET gets a bare 400.
+        return http_util::empty(StatusCode::BAD_REQUEST);
+    }
+    let mut guard = AbortGuard(Some(handle.clone()));
+    // A dropped sender means the session is gone: answer like a closed one.
+    let packets = rx.await.unwrap_or_else(|_| vec![Packet::Close]);
+    guard.0 = None;
+    encode_response(engine, &handle, req, &packets)
+}
+
+/// Encodes packets as the session's polling body, with the reference's headers.
+fn encode_response(
+    engine: &EngineInner,
+    handle: &SessionHandle,
+    req: &HeaderMap,
+    packets: &[Packet],
+) -> Response<EngineBody> {
+    let (body, binary) = match handle.protocol {
+        ProtocolVersion::V4 => (Bytes::from(encode_v4(packets)), false),
+        ProtocolVersion::V3 => {
+            let flags = &handle.polling;
+            if let Some(j) = &flags.jsonp {
+                (
+                    Bytes::from(payload_v3::encode_jsonp(
+                        j,
+                        &payload_v3::encode_string(packets),
+                    )),
+                    false,
+                )
+            } else if !flags.b64 && packets.iter().any(Packet::is_binary) {
+                (Bytes::from(payload_v3::encode_binary(packets)), true)
+            } else {
+                (Bytes::from(payload_v3::encode_string(packets)), false)
+            }
+        }
+    };
+    tracing::trace!(sid = %handle.sid, packets = packets.len(), bytes = body.len(), "poll answered");
+    let cfg = &engine.config;
+    let encoding = (cfg.http_compression && body.len() >= cfg.http_compression_threshold)
+        .then(|| pick_encoding(req))
+        .flatten();
+    let (body, encoding) = match encoding.and_then(|e| compress(e, &body).map(|c| (c, e))) {
+        Some((c, e)) => (Bytes::from(c), Some(e)),
+        None => (body, None),
+    };
+    let mut res = Response::new(Full::new(body));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if binary {
+            "application/octet-stream"
+        } else {
+            "text/plain; charset=UTF-8"
+        }),
+    );
+    if let Some(e) = encoding {
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(match e {
+                http_util::Encoding::Gzip => "gzip",
+                http_util::Encoding::Deflate => "deflate",
+            }),
+        );
+    }
+    common_headers(req, h);
+    res
+}
+
+fn common_headers(req: &HeaderMap, h: &mut HeaderMap) {
+    // Old Internet Explorer flags the answers as XSS without this.
+    if req
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.contains(";MSIE") || ua.contains("Trident/"))
+    {
+        h.insert("x-xss-protection", HeaderValue::from_static("0"));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Why a POST body was not read whole.
+enum BodyError {
+    TooLarge,
+    Io,
+}
+
+async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Io)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > max {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+async fn post(
+    engine: &EngineInner,
+    handle: Arc<SessionHandle>,
+    req: Request<Incoming>,
+) -> Response<EngineBody> {
+    let (parts, body) = req.into_parts();
+    let binary = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/octet-stream");
+    let busy = handle.with(|inner| {
+        if inner.post_active {
+            inner.machine.close_now(crate::CloseReason::TransportError);
+            return true;
+        }
+        // v4 has no binary polling body: "invalid content".
+        if binary && handle.protocol == ProtocolVersion::V4 {
+            inner.machine.close_now(crate::CloseReason::TransportError);
+            return true;
+        }
+        inner.post_active = true;
+        false
+    });
+    if busy {
+        tracing::debug!(sid = %handle.sid, "refused POST (overlap or binary body in v4)");
+        return http_util::empty(StatusCode::BAD_REQUEST);
+    }
+
+    let body = read_body(body, engine.config.max_payload).await;
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            handle.with(|inner| {
+                inner.post_active = false;
+                inner.machine.close_now(crate::CloseReason::TransportError);
+            });
+            return match e {
+                BodyError::TooLarge => {
+                    tracing::debug!(sid = %handle.sid, "POST body over maxPayload");
+                    http_util::empty(StatusCode::PAYLOAD_TOO_LARGE)
+                }
+                BodyError::Io => http_util::empty(StatusCode::BAD_REQUEST),
+            };
+        }
+    };
+
+    let decoded = decode_post(&handle, &body, binary);
+    let now = Instant::now();
+    let (messages, inbound) = handle.with(|inner| {
+        let mut messages = Vec::new();
+        for packet in decoded.packets {
+            tracing::trace!(sid = %handle.sid, ?packet, "received over polling");
+            if let Some(m) = inner.machine.on_packet(Channel::Primary, packet, now) {
+                messages.push(m);
+            }
+            if inner.machine.is_closing() {
+                break;
+            }
+        }
+        if let Some(e) = decoded.error {
+            tracing::debug!(sid = %handle.sid, error = %e, "bad polling payload");
+            inner.machine.on_parse_error(Channel::Primary);
+        }
+        (messages, SessionHandle::inbound(inner))
+    });
+    if let Some(tx) = inbound {
+        for m in messages {
+            if tx.send(m).await.is_err() {
+                break;
+            }
+        }
+    }
+    // Released only now so that the messages of consecutive POSTs stay in order.
+    handle.with(|inner| inner.post_active = false);
+
+    let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
+    // Some browsers offer a text/plain answer as a file to save; the
+    // reference answers `ok` as text/html for that reason.
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    common_headers(&parts.headers, res.headers_mut());
+    res
+}
+
+fn decode_post(handle: &SessionHandle, body: &[u8], binary: bool) -> Decoded {
+    match handle.protocol {
+        ProtocolVersion::V4 => decode_v4(body),
+        ProtocolVersion::V3 if binary => payload_v3::decode_binary(body),
+        ProtocolVersion::V3 => {
+            let text = if handle.polling.jsonp.is_some() {
+                payload_v3::decode_jsonp_form(body)
+            } else {
+                std::str::from_utf8(body).ok().map(str::to_owned)
+            };
+            match text {
+                Some(t) => payload_v3::decode_string(&t),
+                None => Decoded {
+                    packets: Vec::new(),
+                    error: Some(crate::PacketError::InvalidUtf8),
+                },
+            }
+        }
+    }
+}

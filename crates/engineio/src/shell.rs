@@ -1,0 +1,192 @@
+//! The IO side of one session: the pure [`Session`] behind a lock, plus the
+//! handles of whatever IO currently serves it (the pending poll, the WebSocket
+//! tasks, the timer task, the application's receiver).
+//!
+//! Every change goes through [`SessionHandle::with`], which runs the change and
+//! then [`Inner::settle`]: hand the pending poll its answer, wake the WebSocket
+//! tasks that have something to write, re-arm the timer, and, once the session
+//! is closed, release everything and leave the session table.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Instant;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::config::{ProtocolVersion, TransportKind};
+use crate::engine::EngineInner;
+use crate::packet::{Message, Packet};
+use crate::reason::CloseReason;
+use crate::session::Session;
+
+/// How a polling session's bodies are encoded, fixed by its first request as
+/// in the reference.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PollingFlags {
+    /// JSONP index (`j`), when the session polls through JSONP.
+    pub(crate) jsonp: Option<String>,
+    /// `b64=1`: the client cannot take binary bodies.
+    pub(crate) b64: bool,
+}
+
+/// A WebSocket task attached to the session.
+#[derive(Debug)]
+pub(crate) struct WsLink {
+    pub(crate) id: u64,
+    pub(crate) wake: Arc<Notify>,
+}
+
+/// Everything behind the session's lock.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) machine: Session,
+    pub(crate) poll_tx: Option<oneshot::Sender<Vec<Packet>>>,
+    pub(crate) post_active: bool,
+    pub(crate) primary_ws: Option<WsLink>,
+    pub(crate) probe_ws: Option<WsLink>,
+    inbound: Option<mpsc::Sender<Message>>,
+    armed: Option<Instant>,
+    finalized: bool,
+}
+
+/// One live session, shared by its IO tasks and the application's handles.
+#[derive(Debug)]
+pub(crate) struct SessionHandle {
+    pub(crate) sid: Arc<str>,
+    pub(crate) protocol: ProtocolVersion,
+    pub(crate) polling: PollingFlags,
+    inner: Mutex<Inner>,
+    timer: Notify,
+    pub(crate) closed: OnceLock<CloseReason>,
+    engine: Weak<EngineInner>,
+}
+
+/// Source of WebSocket task ids.
+static NEXT_WS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh id for a WebSocket task.
+pub(crate) fn next_ws_id() -> u64 {
+    NEXT_WS_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl SessionHandle {
+    /// Wraps a new session; returns the handle and the application's receiving end.
+    pub(crate) fn new(
+        sid: Arc<str>,
+        machine: Session,
+        polling: PollingFlags,
+        incoming_queue: usize,
+        engine: Weak<EngineInner>,
+    ) -> (Arc<SessionHandle>, mpsc::Receiver<Message>) {
+        let (tx, rx) = mpsc::channel(incoming_queue.max(1));
+        let handle = Arc::new(SessionHandle {
+            sid,
+            protocol: machine.protocol(),
+            polling,
+            inner: Mutex::new(Inner {
+                machine,
+                poll_tx: None,
+                post_active: false,
+                primary_ws: None,
+                probe_ws: None,
+                inbound: Some(tx),
+                armed: None,
+                finalized: false,
+            }),
+            timer: Notify::new(),
+            closed: OnceLock::new(),
+            engine,
+        });
+        (handle, rx)
+    }
+
+    /// Locks the session state. A poisoned lock means a panic while holding it
+    /// (our bug); the state is still used rather than spreading the panic.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the state, then settles the consequences.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut inner = self.lock();
+        let r = f(&mut inner);
+        self.settle(&mut inner);
+        r
+    }
+
+    /// The sender for messages to the application, while the session is open.
+    pub(crate) fn inbound(inner: &Inner) -> Option<mpsc::Sender<Message>> {
+        inner.inbound.clone()
+    }
+
+    /// Applies the machine's outputs to the IO handles.
+    pub(crate) fn settle(&self, inner: &mut Inner) {
+        // The upgrade completed: the probe becomes the primary transport.
+        if inner.machine.transport() == TransportKind::Websocket && inner.primary_ws.is_none() {
+            inner.primary_ws = inner.probe_ws.take();
+        }
+        if let Some(answer) = inner.machine.take_poll() {
+            if let Some(tx) = inner.poll_tx.take() {
+                // The GET may be gone already; its guard then reports the abort.
+                let _ = tx.send(answer);
+            }
+        }
+        if let Some(ws) = &inner.primary_ws {
+            ws.wake.notify_one();
+        }
+        if let Some(ws) = &inner.probe_ws {
+            ws.wake.notify_one();
+        }
+        let deadline = inner.machine.next_deadline();
+        if deadline != inner.armed {
+            inner.armed = deadline;
+            self.timer.notify_one();
+        }
+        if let Some(reason) = inner.machine.close_reason() {
+            self.finalize(inner, reason);
+        }
+    }
+
+    fn finalize(&self, inner: &mut Inner, reason: CloseReason) {
+        if inner.finalized {
+            return;
+        }
+        inner.finalized = true;
+        tracing::debug!(sid = %self.sid, reason = reason.as_str(), "session closed");
+        // The reason is set before the inbound channel closes, so a receiver
+        // that sees the end always finds it.
+        let _ = self.closed.set(reason);
+        inner.inbound = None;
+        self.timer.notify_one();
+        if let Some(engine) = self.engine.upgrade() {
+            if inner.machine.overflowed() {
+                engine.buffer_overflows.fetch_add(1, Ordering::Relaxed);
+            }
+            engine.remove(&self.sid);
+        }
+    }
+
+    /// Runs the session's timers until it closes. One task per session.
+    pub(crate) async fn run_timer(self: Arc<Self>) {
+        loop {
+            let deadline = {
+                let inner = self.lock();
+                if inner.finalized {
+                    return;
+                }
+                inner.machine.next_deadline()
+            };
+            match deadline {
+                Some(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at.into()) => {
+                            self.with(|inner| inner.machine.on_timeout(Instant::now()));
+                        }
+                        _ = self.timer.notified() => {}
+                    }
+                }
+                None => self.timer.notified().await,
+            }
+        }
+    }
+}

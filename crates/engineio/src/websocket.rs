@@ -1,0 +1,326 @@
+//! The WebSocket transport: the handshake answer, then one task per
+//! connection that owns the socket, reads packets into the session and writes
+//! what the session queued (feeding every frame, then flushing once).
+//!
+//! Limits: a message over `maxPayload` closes the connection with 1009, a
+//! text frame that is not UTF-8 with 1007. Read and write buffers are small
+//! (see [`crate::EngineConfig::ws_read_buffer`]) because idle connections
+//! dominate real deployments.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tokio::sync::Notify;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+
+use crate::engine::EngineInner;
+use crate::error::RequestError;
+use crate::http_util::EngineBody;
+use crate::packet::{Packet, WsFrame};
+use crate::session::Channel;
+use crate::shell::{SessionHandle, WsLink, next_ws_id};
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Whether the request asks for a WebSocket upgrade.
+pub(crate) fn is_upgrade_request(h: &HeaderMap) -> bool {
+    h.get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// The RFC 6455 handshake headers; a bad handshake is a plain 400 before upgrading.
+pub(crate) fn check_handshake_headers(h: &HeaderMap) -> Result<(), RequestError> {
+    let version_ok = h
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_some_and(|v| v.as_bytes() == b"13");
+    if !version_ok || h.get(header::SEC_WEBSOCKET_KEY).is_none() {
+        return Err(RequestError::BadRequest);
+    }
+    Ok(())
+}
+
+fn switching_protocols(h: &HeaderMap) -> Result<Response<EngineBody>, RequestError> {
+    check_handshake_headers(h)?;
+    let key = h
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or(RequestError::BadRequest)?;
+    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|_| RequestError::BadRequest)?;
+    let mut res = crate::http_util::empty(StatusCode::SWITCHING_PROTOCOLS);
+    let out = res.headers_mut();
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    out.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    Ok(res)
+}
+
+fn ws_config(engine: &EngineInner) -> WebSocketConfig {
+    let cfg = &engine.config;
+    WebSocketConfig::default()
+        .read_buffer_size(cfg.ws_read_buffer)
+        .write_buffer_size(cfg.ws_write_buffer)
+        .max_write_buffer_size(cfg.max_buffered_bytes.max(cfg.ws_write_buffer + 1))
+        .max_message_size(Some(cfg.max_payload))
+        .max_frame_size(Some(cfg.max_payload))
+}
+
+/// A session opened directly over WebSocket: this connection is its primary transport.
+pub(crate) fn open_new(
+    engine: &Arc<EngineInner>,
+    handle: Arc<SessionHandle>,
+    req: &Request<Incoming>,
+    up: OnUpgrade,
+) -> Result<Response<EngineBody>, RequestError> {
+    let res = switching_protocols(req.headers())?;
+    let id = next_ws_id();
+    let wake = Arc::new(Notify::new());
+    handle.with(|inner| {
+        inner.primary_ws = Some(WsLink {
+            id,
+            wake: wake.clone(),
+        })
+    });
+    spawn(engine, handle, up, id, wake);
+    Ok(res)
+}
+
+/// A WebSocket for an existing session: the upgrade probe, or refused.
+pub(crate) fn upgrade_existing(
+    engine: &Arc<EngineInner>,
+    handle: Arc<SessionHandle>,
+    req: &Request<Incoming>,
+    up: OnUpgrade,
+) -> Result<Response<EngineBody>, RequestError> {
+    let res = switching_protocols(req.headers())?;
+    let id = next_ws_id();
+    let wake = Arc::new(Notify::new());
+    let accepted = handle.with(|inner| {
+        let ok = inner.probe_ws.is_none() && inner.machine.on_probe_open(Instant::now());
+        if ok {
+            inner.probe_ws = Some(WsLink {
+                id,
+                wake: wake.clone(),
+            });
+        }
+        ok
+    });
+    if accepted {
+        spawn(engine, handle, up, id, wake);
+    } else {
+        // Upgrading twice, or after the upgrade: the reference closes the new socket.
+        tracing::debug!(sid = %handle.sid, "second WebSocket for a session refused");
+        let config = ws_config(engine);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = up.await {
+                let mut ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                let _ = ws.close(None).await;
+            }
+        });
+    }
+    Ok(res)
+}
+
+fn spawn(
+    engine: &Arc<EngineInner>,
+    handle: Arc<SessionHandle>,
+    up: OnUpgrade,
+    id: u64,
+    wake: Arc<Notify>,
+) {
+    let config = ws_config(engine);
+    tokio::spawn(async move {
+        match up.await {
+            Ok(upgraded) => {
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                run(ws, &handle, id, &wake).await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket upgrade failed");
+                detach(&handle, id, true);
+            }
+        }
+    });
+}
+
+/// Which role this task's socket has in the session now.
+fn role(handle: &SessionHandle, id: u64) -> Option<Channel> {
+    let inner = handle.lock();
+    if inner.primary_ws.as_ref().is_some_and(|w| w.id == id) {
+        Some(Channel::Primary)
+    } else if inner.probe_ws.as_ref().is_some_and(|w| w.id == id) {
+        Some(Channel::Probe)
+    } else {
+        None
+    }
+}
+
+/// Removes this socket from the session, telling the machine it closed.
+fn detach(handle: &SessionHandle, id: u64, error: bool) {
+    handle.with(|inner| {
+        if inner.primary_ws.as_ref().is_some_and(|w| w.id == id) {
+            inner.machine.on_transport_closed(Channel::Primary, error);
+        } else if inner.probe_ws.as_ref().is_some_and(|w| w.id == id) {
+            inner.probe_ws = None;
+            inner.machine.on_transport_closed(Channel::Probe, error);
+        }
+    });
+}
+
+/// What the read side of the loop decided.
+enum Read {
+    Continue,
+    /// Stop, after sending this close frame (if any); `error` if the peer failed.
+    Stop {
+        close: Option<CloseFrame>,
+        error: bool,
+    },
+}
+
+async fn run(mut ws: Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
+    // Something may already be queued (the open packet of a new session).
+    wake.notify_one();
+    let (close, error) = loop {
+        tokio::select! {
+            msg = ws.next() => {
+                match on_read(handle, id, msg).await {
+                    Read::Continue => {}
+                    Read::Stop { close, error } => break (close, error),
+                }
+            }
+            _ = wake.notified() => {
+                match write(&mut ws, handle, id).await {
+                    Ok(false) => {}
+                    Ok(true) => break (None, false),
+                    Err(()) => break (None, true),
+                }
+            }
+        }
+    };
+    if let Some(frame) = close {
+        let _ = ws.send(WsMessage::Close(Some(frame))).await;
+    } else if !error {
+        let _ = ws.close(None).await;
+    }
+    detach(handle, id, error);
+}
+
+async fn on_read(handle: &SessionHandle, id: u64, msg: Option<Result<WsMessage, WsError>>) -> Read {
+    let protocol = handle.protocol;
+    let decoded = match msg {
+        Some(Ok(WsMessage::Text(t))) => Packet::decode_ws_text(t.as_bytes(), protocol),
+        Some(Ok(WsMessage::Binary(b))) => Packet::decode_ws_binary(b, protocol),
+        Some(Ok(WsMessage::Close(_))) | None => {
+            return Read::Stop {
+                close: None,
+                error: false,
+            };
+        }
+        Some(Ok(_)) => return Read::Continue,
+        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+            tracing::debug!(sid = %handle.sid, size, max_size, "WebSocket message over maxPayload");
+            return Read::Stop {
+                close: Some(close_frame(CloseCode::Size)),
+                error: true,
+            };
+        }
+        Some(Err(WsError::Utf8(_))) => {
+            tracing::debug!(sid = %handle.sid, "invalid UTF-8 in a text frame");
+            return Read::Stop {
+                close: Some(close_frame(CloseCode::Invalid)),
+                error: true,
+            };
+        }
+        Some(Err(e)) => {
+            tracing::debug!(sid = %handle.sid, error = %e, "WebSocket read failed");
+            return Read::Stop {
+                close: None,
+                error: true,
+            };
+        }
+    };
+    let Some(channel) = role(handle, id) else {
+        return Read::Stop {
+            close: None,
+            error: false,
+        };
+    };
+    let now = Instant::now();
+    let (message, inbound) = handle.with(|inner| {
+        let message = match decoded {
+            Ok(packet) => {
+                tracing::trace!(sid = %handle.sid, ?packet, ?channel, "received over WebSocket");
+                inner.machine.on_packet(channel, packet, now)
+            }
+            Err(e) => {
+                tracing::debug!(sid = %handle.sid, error = %e, "bad WebSocket packet");
+                inner.machine.on_parse_error(channel);
+                None
+            }
+        };
+        (message, SessionHandle::inbound(inner))
+    });
+    if let (Some(m), Some(tx)) = (message, inbound) {
+        // Waits while the application is behind: the socket is not read meanwhile.
+        let _ = tx.send(m).await;
+    }
+    Read::Continue
+}
+
+fn close_frame(code: CloseCode) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(""),
+    }
+}
+
+/// Writes what the session has for this socket. `Ok(true)`: close now.
+async fn write(ws: &mut Ws, handle: &SessionHandle, id: u64) -> Result<bool, ()> {
+    let (packets, close) = {
+        let mut inner = handle.lock();
+        let out = if inner.primary_ws.as_ref().is_some_and(|w| w.id == id) {
+            let out = inner.machine.take_ws();
+            (out.packets, out.close)
+        } else if inner.probe_ws.as_ref().is_some_and(|w| w.id == id) {
+            inner.machine.take_probe()
+        } else {
+            (Vec::new(), true)
+        };
+        handle.settle(&mut inner);
+        out
+    };
+    if !packets.is_empty() {
+        for packet in &packets {
+            let frame = match packet.to_ws_frame(handle.protocol) {
+                WsFrame::Text(t) => match Utf8Bytes::try_from(t) {
+                    Ok(t) => WsMessage::Text(t),
+                    Err(_) => continue,
+                },
+                WsFrame::Binary(b) => WsMessage::Binary(b),
+            };
+            ws.feed(frame).await.map_err(|_| ())?;
+        }
+        ws.flush().await.map_err(|_| ())?;
+        tracing::trace!(sid = %handle.sid, packets = packets.len(), "written over WebSocket");
+    }
+    Ok(close)
+}
