@@ -131,10 +131,16 @@ impl SessionHandle {
                 let _ = tx.send(answer);
             }
         }
-        if let Some(ws) = &inner.primary_ws {
+        // Only a socket with work is woken: a wake with nothing to write would
+        // come back here and wake it again, for ever.
+        if let Some(ws) = &inner.primary_ws
+            && inner.machine.has_ws_output()
+        {
             ws.wake.notify_one();
         }
-        if let Some(ws) = &inner.probe_ws {
+        if let Some(ws) = &inner.probe_ws
+            && inner.machine.has_probe_output()
+        {
             ws.wake.notify_one();
         }
         let deadline = inner.machine.next_deadline();

@@ -383,6 +383,18 @@ impl Session {
         }
     }
 
+    /// Whether [`Session::take_ws`] has something for the primary WebSocket:
+    /// packets to write, or a close to carry out.
+    pub fn has_ws_output(&self) -> bool {
+        self.transport == TransportKind::Websocket
+            && (!self.outbox.is_empty() || self.state != State::Open)
+    }
+
+    /// Whether [`Session::take_probe`] has something for the probe WebSocket.
+    pub fn has_probe_output(&self) -> bool {
+        !self.probe_out.is_empty() || self.probe_close
+    }
+
     /// What the probe WebSocket must write now, and whether to close it after.
     pub fn take_probe(&mut self) -> (Vec<Packet>, bool) {
         (std::mem::take(&mut self.probe_out), self.probe_close)
