@@ -156,10 +156,15 @@ impl Value {
     /// assert_eq!(v.to_json_string(), r#"{"0":[true],"b":1}"#);
     /// ```
     pub fn from_json_str(text: &str) -> Result<Value, DecodeError> {
-        let max = crate::Limits::default().max_depth;
-        crate::json_parse::parse(text, max).map_err(|e| match e {
+        Value::from_json_str_with_depth(text, crate::Limits::default().max_depth)
+    }
+
+    /// [`from_json_str`](Value::from_json_str) nesting at most `max_depth` arrays
+    /// and objects.
+    pub fn from_json_str_with_depth(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
+        crate::json_parse::parse(text, max_depth).map_err(|e| match e {
             crate::json_parse::ParseError::Syntax { offset } => DecodeError::InvalidJson { offset },
-            crate::json_parse::ParseError::TooDeep => DecodeError::NestingTooDeep { max },
+            crate::json_parse::ParseError::TooDeep => DecodeError::NestingTooDeep { max: max_depth },
         })
     }
 

@@ -1,0 +1,281 @@
+//! The codec against the official parser (npm socket.io-parser 4.2.7), over the
+//! corpus in `tests/compat/` (written by `protocol-tests/parser-compat/make-corpus.mjs`).
+//!
+//! `node protocol-tests/parser-compat/run.mjs` runs the official parser over the
+//! corpus; this test runs the codec over the same cases and requires the same
+//! bytes from the encoder, the same packets from the decoder, and a refusal
+//! wherever the official decoder throws. The only differences allowed are the ones
+//! the crate documents, and each is checked to be exactly that.
+//!
+//! Needs Node.js and `npm ci` in `protocol-tests/` (`scripts/test` does both).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bytes::Bytes;
+use socketio_codec::{DecodeError, Decoder, Limits, Packet, PacketKind, ProtocolVersion, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the official parser over a corpus file, one JSON value per case.
+pub fn run_node(mode: &str, corpus: &str) -> Vec<Value> {
+    let root = root();
+    let install = "install Node.js (20 or later) and run `npm ci` in protocol-tests/ \
+                   (scripts/test does this before `cargo test`)";
+    let parser = root.join("protocol-tests/node_modules/socket.io-parser/package.json");
+    assert!(
+        parser.exists(),
+        "the official parser is missing ({}): {install}",
+        parser.display()
+    );
+
+    let output = Command::new("node")
+        .arg(root.join("protocol-tests/parser-compat/run.mjs"))
+        .arg(mode)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/compat")
+                .join(corpus),
+        )
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `node` ({e}): {install}"));
+    assert!(
+        output.status.success(),
+        "node failed: {}\n{install}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap_or_default();
+    stdout
+        .lines()
+        .map(|l| Value::from_json_str_with_depth(l, 1 << 20).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+pub fn corpus(name: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compat")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| Value::from_json_str_with_depth(l, 1 << 20).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Bytes {
+    let digits: Vec<u8> = s
+        .bytes()
+        .map(|c| (c as char).to_digit(16).unwrap_or(0) as u8)
+        .collect();
+    digits
+        .chunks(2)
+        .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+/// `{"$bin":"hex"}` in the corpus becomes binary, and back.
+fn revive(v: &Value) -> Value {
+    match v {
+        Value::Object(f) if f.len() == 1 && f[0].0 == "$bin" => {
+            unhex(f[0].1.as_str().unwrap_or("")).into()
+        }
+        Value::Object(f) => Value::Object(f.iter().map(|(k, v)| (k.clone(), revive(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(revive).collect()),
+        other => other.clone(),
+    }
+}
+
+fn describe(v: &Value) -> Value {
+    match v {
+        Value::Binary(b) => Value::Object(vec![("$bin".into(), hex(b).into())]),
+        Value::Object(f) => {
+            Value::Object(f.iter().map(|(k, v)| (k.clone(), describe(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(describe).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Our packet in the shape run.mjs prints.
+fn describe_packet(p: &Packet) -> Value {
+    let (ty, data) = match &p.kind {
+        PacketKind::Connect(d) => (0u64, d.clone()),
+        PacketKind::Disconnect => (1, None),
+        PacketKind::Event(d) => (2, Some(Value::Array(d.clone()))),
+        PacketKind::Ack(d) => (3, Some(Value::Array(d.clone()))),
+        PacketKind::ConnectError(Value::Null) => (4, None),
+        PacketKind::ConnectError(d) => (4, Some(d.clone())),
+    };
+    let mut fields = vec![
+        ("type".to_owned(), Value::from(ty)),
+        ("nsp".to_owned(), Value::from(p.nsp.as_str())),
+    ];
+    if let Some(id) = p.id {
+        fields.push(("id".into(), Value::from(id)));
+    }
+    if let Some(d) = data {
+        fields.push(("data".into(), describe(&d)));
+    }
+    Value::Object(fields)
+}
+
+/// The reference's packet with its id (a string, to show `NaN`) as a number.
+fn normalize_reference(step: &Value) -> (Value, Option<f64>) {
+    let fields = step.as_object().unwrap_or_default();
+    let id = step
+        .get("id")
+        .and_then(Value::as_str)
+        .map(|s| s.parse::<f64>().unwrap_or(f64::NAN));
+    let fields = fields
+        .iter()
+        .map(|(k, v)| match (k.as_str(), id) {
+            ("id", Some(id)) if id.is_finite() && id < 18_446_744_073_709_551_616.0 => {
+                (k.clone(), Value::from(id as u64))
+            }
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    (Value::Object(fields), id)
+}
+
+#[test]
+fn decoder_agrees_with_the_official_parser() {
+    let cases = corpus("decode.jsonl");
+    let reference = run_node("decode", "decode.jsonl");
+    assert_eq!(cases.len(), reference.len());
+    assert!(cases.len() >= 400, "corpus too small");
+
+    let (mut same, mut lossy, mut ids, mut placeholders, mut deep) = (0, 0, 0, 0, 0);
+    for (i, (case, expected)) in cases.iter().zip(&reference).enumerate() {
+        let frames = case
+            .get("frames")
+            .and_then(Value::as_array)
+            .unwrap_or_default();
+        let steps = expected
+            .get("steps")
+            .and_then(Value::as_array)
+            .unwrap_or_default();
+        let mut decoder = Decoder::new(ProtocolVersion::V5, Limits::default());
+        let mut diverged = false;
+        for (frame, step) in frames.iter().zip(steps) {
+            let kind = frame
+                .as_array()
+                .and_then(|f| f[0].as_str())
+                .unwrap_or_default();
+            let data = frame
+                .as_array()
+                .and_then(|f| f[1].as_str())
+                .unwrap_or_default();
+            let ours = match kind {
+                "t" => decoder.decode_text(Bytes::copy_from_slice(data.as_bytes())),
+                _ => decoder.decode_binary(unhex(data)),
+            };
+            let context = format!("case {i}: {case:?}\nreference: {step:?}\nours: {ours:?}");
+            match (step, &ours) {
+                (Value::String(s), Ok(None)) if s == "pending" => {}
+                (step, Err(_)) if step.get("error").is_some() => {}
+                (step, Ok(Some(packet))) if step.get("error").is_none() => {
+                    let (reference, _) = normalize_reference(step);
+                    assert_eq!(
+                        describe_packet(packet).to_json_string(),
+                        reference.to_json_string(),
+                        "{context}"
+                    );
+                }
+                // Documented: an ack id that is NaN or past u64 is refused.
+                (step, Err(DecodeError::InvalidAckId(_))) => {
+                    let (_, id) = normalize_reference(step);
+                    assert!(
+                        id.is_some_and(|id| id.is_nan() || id >= 18_446_744_073_709_551_616.0),
+                        "{context}"
+                    );
+                    ids += 1;
+                    diverged = true;
+                    break;
+                }
+                // Documented: a fractional placeholder index is refused (the
+                // reference puts `undefined` there).
+                (step, Err(DecodeError::PlaceholderOutOfRange))
+                    if step.to_json_string().contains("null") =>
+                {
+                    placeholders += 1;
+                    diverged = true;
+                    break;
+                }
+                // Documented: nesting is bounded; the reference has no bound.
+                (step, Err(DecodeError::NestingTooDeep { .. })) if step.get("error").is_none() => {
+                    deep += 1;
+                    diverged = true;
+                    break;
+                }
+                _ => panic!("disagreement\n{context}"),
+            }
+        }
+        if diverged {
+            // Counted above, by kind.
+        } else if expected.get("lossy").is_some() {
+            lossy += 1;
+        } else {
+            same += 1;
+        }
+    }
+    eprintln!(
+        "{} decode cases: {same} identical, {lossy} identical after lone surrogates became U+FFFD, \
+         {ids} refused ack ids (NaN or past 2^64), {placeholders} refused fractional placeholders, \
+         {deep} refused past Limits::max_depth",
+        cases.len()
+    );
+}
+
+#[test]
+fn encoder_writes_the_official_bytes() {
+    let cases = corpus("encode.jsonl");
+    let reference = run_node("encode", "encode.jsonl");
+    assert_eq!(cases.len(), reference.len());
+    assert!(cases.len() >= 250, "corpus too small");
+
+    for (i, (case, expected)) in cases.iter().zip(&reference).enumerate() {
+        let nsp = case.get("nsp").and_then(Value::as_str).unwrap_or("/");
+        let id = case.get("id").and_then(Value::as_u64);
+        let data = case.get("data").map(revive);
+        let kind = match case.get("type").and_then(Value::as_u64) {
+            Some(0) => PacketKind::Connect(data),
+            Some(1) => PacketKind::Disconnect,
+            Some(2) => PacketKind::Event(
+                data.and_then(|d| d.as_array().map(<[Value]>::to_vec))
+                    .unwrap_or_default(),
+            ),
+            Some(3) => PacketKind::Ack(
+                data.and_then(|d| d.as_array().map(<[Value]>::to_vec))
+                    .unwrap_or_default(),
+            ),
+            _ => PacketKind::ConnectError(data.unwrap_or_default()),
+        };
+        let encoded = Packet {
+            kind,
+            nsp: nsp.to_owned(),
+            id,
+        }
+        .encode(ProtocolVersion::V5);
+
+        let mut ours = vec![Value::Array(vec![
+            "t".into(),
+            String::from_utf8_lossy(&encoded.text).into_owned().into(),
+        ])];
+        ours.extend(
+            encoded
+                .attachments
+                .iter()
+                .map(|a| Value::Array(vec!["b".into(), hex(a).into()])),
+        );
+        let frames = expected.get("frames").cloned().unwrap_or_default();
+        assert_eq!(Value::Array(ours), frames, "case {i}: {case:?}");
+    }
+    eprintln!("{} encode cases: all byte-identical", cases.len());
+}

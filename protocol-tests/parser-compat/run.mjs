@@ -1,0 +1,94 @@
+// Runs the official socket.io-parser (4.2.7) over the packet corpus and prints
+// one JSON line per case, for crates/socketio-codec/tests/official_parser.rs.
+//
+//   node protocol-tests/parser-compat/run.mjs decode <decode.jsonl>
+//   node protocol-tests/parser-compat/run.mjs encode <encode.jsonl>
+//
+// decode: `{"steps":[...]}` with one step per frame fed: "pending", the decoded
+//   packet `{"type","nsp","id","data"}`, or `{"error":message}` (and then it
+//   stops, as a server closes the connection). Buffers are `{"$bin":"hex"}`; ids
+//   are strings (so NaN shows); strings are made well-formed (lone surrogates
+//   become U+FFFD, as the Rust codec decodes them) and `"lossy":true` says so; an
+//   EVENT or ACK without data is given `[]`, as the Rust codec decodes it.
+// encode: `{"frames":[["t",text],["b",hex],...]}`.
+import { readFileSync } from "node:fs";
+import { Encoder, Decoder } from "socket.io-parser";
+
+const [mode, file] = process.argv.slice(2);
+const cases = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l));
+
+// `{"$bin":"hex"}` to Buffer and back.
+function revive(v) {
+  if (Array.isArray(v)) return v.map(revive);
+  if (v && typeof v === "object") {
+    if (typeof v.$bin === "string" && Object.keys(v).length === 1) return Buffer.from(v.$bin, "hex");
+    const o = Object.create(null); // so that "__proto__" stays an own key
+    for (const k of Object.keys(v)) o[k] = revive(v[k]);
+    return o;
+  }
+  return v;
+}
+let lossy = false;
+function describe(v) {
+  if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    return { $bin: Buffer.from(v).toString("hex") };
+  }
+  if (Array.isArray(v)) return v.map(describe);
+  if (typeof v === "string") {
+    const w = v.toWellFormed();
+    if (w !== v) lossy = true;
+    return w;
+  }
+  if (v && typeof v === "object") {
+    const o = Object.create(null); // so that "__proto__" stays an own key
+    for (const k of Object.keys(v)) {
+      const w = k.toWellFormed();
+      if (w !== k) lossy = true;
+      o[w] = describe(v[k]);
+    }
+    return o;
+  }
+  return v;
+}
+
+function runDecode(c) {
+  const decoder = new Decoder();
+  const steps = [];
+  let last = null;
+  decoder.on("decoded", (p) => (last = p));
+  lossy = false;
+  for (const [kind, frame] of c.frames) {
+    last = null;
+    try {
+      decoder.add(kind === "t" ? frame : Buffer.from(frame, "hex"));
+    } catch (e) {
+      steps.push({ error: String(e.message) });
+      break;
+    }
+    if (last === null) {
+      steps.push("pending");
+      continue;
+    }
+    const p = { type: last.type, nsp: describe(last.nsp) };
+    if (last.id !== undefined) p.id = String(last.id);
+    let data = last.data;
+    if (data === undefined && (last.type === 2 || last.type === 3)) data = [];
+    if (data !== undefined) p.data = describe(data);
+    steps.push(p);
+  }
+  return lossy ? { steps, lossy } : { steps };
+}
+
+function runEncode(c) {
+  const packet = { type: c.type, nsp: c.nsp };
+  if (c.id !== undefined) packet.id = c.id;
+  if (c.data !== undefined) packet.data = revive(c.data);
+  const frames = new Encoder().encode(packet).map((f) =>
+    typeof f === "string" ? ["t", f] : ["b", Buffer.from(f).toString("hex")],
+  );
+  return { frames };
+}
+
+const run = mode === "encode" ? runEncode : runDecode;
+const out = cases.map((c) => JSON.stringify(run(c))).join("\n");
+process.stdout.write(out + "\n");
