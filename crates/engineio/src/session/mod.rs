@@ -268,9 +268,11 @@ impl Session {
             self.refreshed = true;
         }
         match (packet, self.protocol) {
-            (Packet::Ping(data), ProtocolVersion::V3) => {
+            (Packet::Ping(_), ProtocolVersion::V3) => {
                 self.ping_deadline = Some(now + self.cfg.ping_interval + self.cfg.ping_timeout);
-                self.push(Packet::Pong(data));
+                // The reference answers a bare `3`, whatever the ping carried (only
+                // the upgrade probe, on its own channel, echoes `probe`).
+                self.push(Packet::Pong(Bytes::new()));
             }
             (Packet::Pong(_), ProtocolVersion::V4) => {
                 self.ping_deadline = None;

@@ -101,7 +101,7 @@ fn v4_client_ping_is_a_transport_error() {
 }
 
 #[test]
-fn v3_server_answers_pings_and_times_out_on_silence() {
+fn v3_server_answers_pings_bare_and_times_out_on_silence() {
     let (mut s, t0) = open(ProtocolVersion::V3, TransportKind::Websocket);
     s.take_ws();
     assert_eq!(s.next_deadline(), Some(t0 + 500 * MS));
@@ -109,7 +109,7 @@ fn v3_server_answers_pings_and_times_out_on_silence() {
     s.on_packet(Channel::Primary, p, t0 + 400 * MS);
     assert_eq!(
         s.take_ws().packets,
-        vec![Packet::Pong(Bytes::from_static(b"x"))]
+        vec![Packet::Pong(Bytes::new())]
     );
     assert_eq!(s.next_deadline(), Some(t0 + 900 * MS));
     s.on_timeout(t0 + 899 * MS);
@@ -306,4 +306,19 @@ fn client_close_packet_ends_pending_poll_with_noop() {
     s.on_packet(Channel::Primary, Packet::Close, t0);
     assert_eq!(s.close_reason(), Some(CloseReason::TransportClose));
     assert_eq!(s.take_poll(), Some(vec![Packet::Noop]));
+}
+
+#[test]
+fn ws_output_is_signalled_only_when_there_is_some() {
+    let (mut s, t0) = open(ProtocolVersion::V4, TransportKind::Websocket);
+    // The open packet is waiting.
+    assert!(s.has_ws_output());
+    s.take_ws();
+    assert!(!s.has_ws_output());
+    s.send(Message::text("a")).unwrap();
+    assert!(s.has_ws_output());
+    s.take_ws();
+    assert!(!s.has_ws_output());
+    s.close(CloseReason::ForcedClose, t0);
+    assert!(s.has_ws_output());
 }
