@@ -1,2 +1,46 @@
-//! Socket.IO server.
+//! A Socket.IO server on the `engineio` crate: namespaces, sockets, rooms, events, acknowledgements,
+//! broadcasts, middlewares and connection state recovery, conformant with the official clients
+//! (socket.io-client 4.x over protocol v5, and 2.x over protocol v4).
+//!
+//! ```no_run
+//! use socketio_server::{Server, ServerConfig, Value};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = Server::new(ServerConfig::default());
+//! io.on_connection(|socket| {
+//!     socket.on("chat", |socket, event| {
+//!         let _ = socket.broadcast().emit("chat", event.args);
+//!     });
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! io.serve(listener).await
+//! # }
+//! ```
 #![warn(missing_docs)]
+
+mod ack;
+pub mod adapter;
+mod broadcast;
+mod client;
+mod config;
+mod error;
+mod handshake;
+mod id;
+mod namespace;
+mod reason;
+mod server;
+mod socket;
+
+pub use ack::{AckError, AckResponder, BroadcastAckError};
+pub use adapter::{Adapter, BroadcastFlags, BroadcastOptions, InMemoryAdapter, Room, Sid};
+pub use broadcast::BroadcastOperator;
+pub use config::{RecoveryConfig, ServerConfig};
+pub use error::{ConnectError, EmitError};
+pub use handshake::Handshake;
+pub use namespace::{Namespace, NamespaceRef, ParentNamespace};
+pub use reason::DisconnectReason;
+pub use server::Server;
+pub use socket::{AckFuture, Event, Socket};
+
+pub use engineio;
+pub use socketio_codec::{self as codec, Value};

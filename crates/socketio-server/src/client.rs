@@ -1,0 +1,385 @@
+//! The client: one Engine.IO session, decoded into Socket.IO packets and dispatched to the sockets it
+//! holds, one per namespace. One task per client runs [`run`]; handlers run on it, in arrival order.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use engineio::{CloseReason, Connection, Message};
+use socketio_codec::{Decoder, Packet, PacketKind, ProtocolVersion, Value, split_query};
+
+use crate::{
+    handshake::Handshake, id::random_id, namespace::Namespace, reason::DisconnectReason,
+    server::ServerInner, socket::Socket,
+};
+
+/// What the sockets of one connection share.
+pub(crate) struct ClientShared {
+    pub(crate) sender: engineio::Sender,
+    pub(crate) version: ProtocolVersion,
+    /// Whether connection state recovery is on (emits then go through the adapter to get offsets).
+    pub(crate) recovery: bool,
+    engine_sid: Arc<str>,
+    handshake: Arc<engineio::Handshake>,
+    sockets: Mutex<HashMap<Arc<str>, Socket>>,
+}
+
+impl ClientShared {
+    fn socket(&self, nsp: &str) -> Option<Socket> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(nsp)
+            .cloned()
+    }
+
+    fn insert(&self, nsp: &str, socket: Socket) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(nsp.into(), socket);
+    }
+
+    pub(crate) fn remove(&self, nsp: &str) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(nsp);
+    }
+
+    fn take_sockets(&self) -> Vec<Socket> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    fn send_packet(&self, packet: &Packet) {
+        let encoded = packet.encode(self.version);
+        let text = std::iter::once(Message::Text(encoded.text));
+        let _ = self
+            .sender
+            .send_all(text.chain(encoded.attachments.into_iter().map(Message::Binary)));
+    }
+
+    /// Every socket leaves for `reason`.
+    fn close_sockets(&self, reason: DisconnectReason) {
+        for socket in self.take_sockets() {
+            socket.on_close(reason);
+        }
+    }
+
+    /// The server ends the whole connection: sockets leave, then the transport closes.
+    fn close(&self, reason: DisconnectReason) {
+        self.close_sockets(reason);
+        self.sender.close(CloseReason::ForcedClose);
+    }
+
+    /// `disconnect(true)`: every namespace gets a DISCONNECT, then the transport closes.
+    pub(crate) fn disconnect_all(&self) {
+        for socket in self.take_sockets() {
+            socket.disconnect(false);
+        }
+        self.sender.close(CloseReason::ForcedClose);
+    }
+
+    /// Closes the transport once what is queued has gone, with no DISCONNECT: the client reconnects.
+    pub(crate) fn close_transport(&self) {
+        self.sender.close(CloseReason::ForcedClose);
+    }
+}
+
+/// Serves one Engine.IO connection until it closes.
+pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
+    let handshake = conn.handshake_arc();
+    let engine_sid: Arc<str> = conn.sid().into();
+    let version = match handshake.protocol {
+        engineio::ProtocolVersion::V3 => ProtocolVersion::V4,
+        engineio::ProtocolVersion::V4 => ProtocolVersion::V5,
+    };
+    let (sender, mut receiver) = conn.into_parts();
+    let client = Arc::new(ClientShared {
+        sender,
+        version,
+        recovery: server.config.recovery.is_some(),
+        engine_sid,
+        handshake,
+        sockets: Mutex::new(HashMap::new()),
+    });
+    let mut decoder = Decoder::new(version, server.config.limits.clone());
+
+    // Protocol v4 clients never send CONNECT for the main namespace: the server connects them.
+    if version == ProtocolVersion::V4 {
+        connect(&server, &client, "/", Value::Object(Vec::new())).await;
+    }
+
+    // "a client must connect to a namespace within connectTimeout, or the connection is closed"
+    let connect_deadline = tokio::time::sleep(server.config.connect_timeout);
+    tokio::pin!(connect_deadline);
+    let mut awaiting_connect = true;
+
+    loop {
+        let message = tokio::select! {
+            message = receiver.recv() => message,
+            () = &mut connect_deadline, if awaiting_connect => {
+                awaiting_connect = false;
+                if client.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                    tracing::debug!(sid = %client.engine_sid, "no namespace joined in time");
+                    client.close(DisconnectReason::ForcedServerClose);
+                }
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
+        let decoded = match message {
+            Message::Text(text) => decoder.decode_text(text),
+            Message::Binary(data) => decoder.decode_binary(data),
+        };
+        match decoded {
+            Ok(Some(packet)) => dispatch(&server, &client, packet).await,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(sid = %client.engine_sid, %error, "invalid packet, closing");
+                client.close(DisconnectReason::ParseError);
+            }
+        }
+    }
+
+    let reason = receiver
+        .close_reason()
+        .map_or(DisconnectReason::TransportClose, Into::into);
+    client.close_sockets(reason);
+}
+
+async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet: Packet) {
+    let (name, query) = match client.version {
+        ProtocolVersion::V4 => split_query(&packet.nsp),
+        ProtocolVersion::V5 => (packet.nsp.as_str(), None),
+    };
+    let socket = client.socket(name);
+    match (packet.kind, socket) {
+        (PacketKind::Connect(data), None) => {
+            let auth = match client.version {
+                ProtocolVersion::V4 => query_object(query.unwrap_or("")),
+                ProtocolVersion::V5 => data.unwrap_or(Value::Object(Vec::new())),
+            };
+            let name = name.to_owned();
+            connect(server, client, &name, auth).await;
+        }
+        (kind @ (PacketKind::Event(_) | PacketKind::Ack(_) | PacketKind::Disconnect), Some(s)) => {
+            s.on_packet(Packet {
+                kind,
+                nsp: packet.nsp,
+                id: packet.id,
+            });
+        }
+        // A CONNECT to a namespace already joined, a CONNECT_ERROR from a client, or a packet for a
+        // namespace not joined: the reference treats each as an invalid state and closes.
+        _ => {
+            tracing::debug!(sid = %client.engine_sid, "packet in an invalid state, closing");
+            client.close(DisconnectReason::ForcedServerClose);
+        }
+    }
+}
+
+/// Joins the client to namespace `name`: recovery, middlewares, CONNECT reply, connection handlers.
+async fn connect(server: &Arc<ServerInner>, client: &Arc<ClientShared>, name: &str, auth: Value) {
+    let Some(nsp) = server.namespace_for(name, &auth) else {
+        client.send_packet(&Packet::connect_error(name, "Invalid namespace", None));
+        return;
+    };
+
+    let restored = match (&server.config.recovery, recovery_keys(&auth)) {
+        (Some(_), Some((pid, offset))) => nsp.adapter().restore_session(pid, offset).await,
+        _ => None,
+    };
+    let recovered = restored.is_some();
+    let (socket, rooms, missed) = match restored {
+        Some(session) => {
+            let state = session.state;
+            let socket = new_socket(
+                client,
+                &nsp,
+                state.sid,
+                Some(state.pid),
+                auth,
+                true,
+                state.data,
+            );
+            (socket, state.rooms, session.missed)
+        }
+        None => {
+            let id: Arc<str> = match client.version {
+                // The reference derives v4 socket ids from the Engine.IO id.
+                ProtocolVersion::V4 if name == "/" => client.engine_sid.clone(),
+                ProtocolVersion::V4 => format!("{name}#{}", client.engine_sid).into(),
+                ProtocolVersion::V5 => random_id().into(),
+            };
+            let pid = server
+                .config
+                .recovery
+                .as_ref()
+                .map(|_| Arc::from(random_id()));
+            let socket = new_socket(client, &nsp, id, pid, auth, false, serde_json::Value::Null);
+            (socket, Vec::new(), Vec::new())
+        }
+    };
+
+    let skip = recovered
+        && server
+            .config
+            .recovery
+            .as_ref()
+            .is_some_and(|r| r.skip_middlewares);
+    if !skip {
+        if let Err(err) = nsp.0.handlers.run_middlewares(&socket).await {
+            if client.sender.is_closed() {
+                return;
+            }
+            let packet = match client.version {
+                ProtocolVersion::V4 => Packet {
+                    kind: PacketKind::ConnectError(err.data.unwrap_or(Value::String(err.message))),
+                    nsp: name.to_owned(),
+                    id: None,
+                },
+                ProtocolVersion::V5 => Packet::connect_error(name, &err.message, err.data),
+            };
+            client.send_packet(&packet);
+            return;
+        }
+    }
+    if client.sender.is_closed() {
+        return;
+    }
+
+    nsp.add_socket(socket.clone());
+    client.insert(name, socket.clone());
+    socket.set_connected();
+    socket.join(socket.id().clone());
+    socket.join_all(&rooms);
+
+    let reply = match client.version {
+        ProtocolVersion::V4 => Packet::connect(name, None),
+        ProtocolVersion::V5 => {
+            let mut fields = vec![("sid".to_owned(), Value::String(socket.id().to_string()))];
+            if let Some(pid) = socket.pid() {
+                fields.push(("pid".to_owned(), Value::String(pid.to_string())));
+            }
+            Packet::connect(name, Some(Value::Object(fields)))
+        }
+    };
+    socket.send_packet(&reply);
+    for packet in &missed {
+        socket.send_packet(packet);
+    }
+    nsp.0.handlers.fire_connection(&socket);
+}
+
+fn new_socket(
+    client: &Arc<ClientShared>,
+    nsp: &Namespace,
+    id: Arc<str>,
+    pid: Option<Arc<str>>,
+    auth: Value,
+    recovered: bool,
+    data: serde_json::Value,
+) -> Socket {
+    let handshake = Handshake::new(client.handshake.clone(), auth);
+    Socket::new(
+        id,
+        pid,
+        nsp.clone(),
+        client.clone(),
+        handshake,
+        recovered,
+        data,
+    )
+}
+
+/// The `pid` and `offset` a reconnecting client puts in its auth payload.
+fn recovery_keys(auth: &Value) -> Option<(&str, &str)> {
+    let Value::Object(fields) = auth else {
+        return None;
+    };
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_str())
+    };
+    Some((get("pid")?, get("offset")?))
+}
+
+/// A query string as an object of strings, as protocol v4 carries a namespace's auth.
+fn query_object(query: &str) -> Value {
+    let fields = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), Value::String(percent_decode(v)))
+        })
+        .collect();
+    Value::Object(fields)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_auth_is_decoded() {
+        let v = query_object("token=a%20b&x=1+2&flag");
+        let expected = Value::Object(vec![
+            ("token".into(), Value::String("a b".into())),
+            ("x".into(), Value::String("1 2".into())),
+            ("flag".into(), Value::String(String::new())),
+        ]);
+        assert_eq!(v, expected);
+    }
+
+    #[test]
+    fn truncated_percent_escape_is_kept() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%41"), "A");
+    }
+
+    #[test]
+    fn recovery_keys_need_both_strings() {
+        let auth = Value::Object(vec![
+            ("pid".into(), Value::String("p".into())),
+            ("offset".into(), Value::String("o".into())),
+        ]);
+        assert_eq!(recovery_keys(&auth), Some(("p", "o")));
+        let auth = Value::Object(vec![("pid".into(), Value::String("p".into()))]);
+        assert_eq!(recovery_keys(&auth), None);
+    }
+}

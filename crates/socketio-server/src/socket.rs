@@ -1,0 +1,495 @@
+//! A socket: one client's membership of one namespace. Its event handlers, its rooms, its data, the
+//! acknowledgements it waits for, and the emits it makes.
+
+use std::{
+    collections::HashMap,
+    future::{Future, IntoFuture},
+    pin::Pin,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use engineio::{Message, TransportKind};
+use socketio_codec::{Encoded, Packet, PacketKind, ProtocolVersion, Value};
+use tokio::sync::oneshot;
+
+use crate::{
+    ack::{AckError, AckResponder, AckSlot, PendingAcks, wait_once},
+    adapter::{BroadcastOptions, Room, SessionState, Sid},
+    broadcast::BroadcastOperator,
+    client::ClientShared,
+    error::{EmitError, check_event_name},
+    handshake::Handshake,
+    namespace::Namespace,
+    reason::DisconnectReason,
+};
+
+/// An event received from the client.
+#[derive(Debug)]
+pub struct Event {
+    /// The event's name (a numeric name arrives as its decimal text).
+    pub name: String,
+    /// The arguments after the name; binary parts are [`Value::Binary`].
+    pub args: Vec<Value>,
+    /// Present when the client asked for an acknowledgement.
+    pub ack: Option<AckResponder>,
+}
+
+type EventHandler = Arc<dyn Fn(Socket, Event) + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
+type EventMiddleware = Arc<dyn Fn(&Socket, &mut Event) -> Result<(), String> + Send + Sync>;
+type ReasonHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
+
+#[derive(Default)]
+struct Listeners {
+    events: HashMap<String, EventHandler>,
+    any_incoming: Vec<AnyHandler>,
+    any_outgoing: Vec<AnyHandler>,
+    middlewares: Vec<EventMiddleware>,
+    disconnecting: Vec<ReasonHandler>,
+    disconnect: Vec<ReasonHandler>,
+    error: Vec<ErrorHandler>,
+}
+
+/// A connected socket. Cheap to clone; every clone is the same socket.
+#[derive(Clone)]
+pub struct Socket(Arc<SocketInner>);
+
+struct SocketInner {
+    id: Sid,
+    pid: Option<Arc<str>>,
+    nsp: Namespace,
+    client: Arc<ClientShared>,
+    handshake: Handshake,
+    listeners: RwLock<Listeners>,
+    acks: PendingAcks,
+    connected: AtomicBool,
+    recovered: bool,
+    data: Mutex<serde_json::Value>,
+    has_outgoing_listeners: AtomicBool,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("nsp", &self.0.nsp.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(
+        id: Sid,
+        pid: Option<Arc<str>>,
+        nsp: Namespace,
+        client: Arc<ClientShared>,
+        handshake: Handshake,
+        recovered: bool,
+        data: serde_json::Value,
+    ) -> Self {
+        Socket(Arc::new(SocketInner {
+            id,
+            pid,
+            nsp,
+            client,
+            handshake,
+            listeners: RwLock::new(Listeners::default()),
+            acks: PendingAcks::default(),
+            connected: AtomicBool::new(false),
+            recovered,
+            data: Mutex::new(data),
+            has_outgoing_listeners: AtomicBool::new(false),
+        }))
+    }
+
+    /// The socket's id: random, never the Engine.IO session id (except for protocol v4 clients, whose
+    /// ids the reference derives from it).
+    pub fn id(&self) -> &Sid {
+        &self.0.id
+    }
+
+    /// The private session id used by connection state recovery, when recovery is on.
+    pub(crate) fn pid(&self) -> Option<&Arc<str>> {
+        self.0.pid.as_ref()
+    }
+
+    /// The namespace the socket belongs to.
+    pub fn namespace(&self) -> &Namespace {
+        &self.0.nsp
+    }
+
+    pub(crate) fn namespace_name(&self) -> &str {
+        self.0.nsp.name()
+    }
+
+    /// The handshake: request headers, query, address, auth payload.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// Whether this socket is a recovered one (connection state recovery found its session).
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// Whether the socket is still connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// The Socket.IO protocol the client speaks.
+    pub fn protocol(&self) -> ProtocolVersion {
+        self.0.client.version
+    }
+
+    /// The transport currently carrying the connection.
+    pub fn transport(&self) -> TransportKind {
+        self.0.client.sender.transport()
+    }
+
+    /// Per-socket data, kept across a recovery.
+    pub fn data(&self) -> serde_json::Value {
+        self.0
+            .data
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the per-socket data.
+    pub fn set_data(&self, data: serde_json::Value) {
+        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+    }
+
+    fn listeners_mut(&self) -> std::sync::RwLockWriteGuard<'_, Listeners> {
+        self.0.listeners.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn listeners(&self) -> std::sync::RwLockReadGuard<'_, Listeners> {
+        self.0.listeners.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Handles the client's event `name` (one handler per name; a later one replaces it). Handlers
+    /// run on the connection's task in arrival order: spawn for long work.
+    pub fn on(&self, name: &str, f: impl Fn(Socket, Event) + Send + Sync + 'static) -> &Self {
+        self.listeners_mut()
+            .events
+            .insert(name.to_owned(), Arc::new(f));
+        self
+    }
+
+    /// Sees every incoming event (name and arguments) before its handler.
+    pub fn on_any(&self, f: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static) -> &Self {
+        self.listeners_mut().any_incoming.push(Arc::new(f));
+        self
+    }
+
+    /// Sees every outgoing event (name and arguments), broadcasts included.
+    pub fn on_any_outgoing(
+        &self,
+        f: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> &Self {
+        self.listeners_mut().any_outgoing.push(Arc::new(f));
+        self.0.has_outgoing_listeners.store(true, Ordering::Release);
+        self
+    }
+
+    /// Adds a middleware on incoming events: it may change the event; an `Err` drops it and is
+    /// reported to the socket's error handlers.
+    pub fn use_middleware(
+        &self,
+        f: impl Fn(&Socket, &mut Event) -> Result<(), String> + Send + Sync + 'static,
+    ) -> &Self {
+        self.listeners_mut().middlewares.push(Arc::new(f));
+        self
+    }
+
+    /// Runs when the socket is about to leave (its rooms are still there).
+    pub fn on_disconnecting(
+        &self,
+        f: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> &Self {
+        self.listeners_mut().disconnecting.push(Arc::new(f));
+        self
+    }
+
+    /// Runs once the socket has left.
+    pub fn on_disconnect(
+        &self,
+        f: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> &Self {
+        self.listeners_mut().disconnect.push(Arc::new(f));
+        self
+    }
+
+    /// Runs when an event middleware refuses an event.
+    pub fn on_error(&self, f: impl Fn(&Socket, &str) + Send + Sync + 'static) -> &Self {
+        self.listeners_mut().error.push(Arc::new(f));
+        self
+    }
+
+    /// Emits an event to this client.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        check_event_name(event)?;
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let packet = Packet::event(self.namespace_name(), event, args, None);
+        if self.0.client.recovery {
+            // Through the adapter, so that the event gets an offset and is kept for a replay.
+            let mut opts = BroadcastOptions::default();
+            opts.rooms.insert(self.0.id.clone());
+            self.0.nsp.adapter().broadcast(packet, &opts);
+        } else {
+            self.notify_outgoing(&packet);
+            self.send_packet(&packet);
+        }
+        Ok(())
+    }
+
+    /// Emits an event the client acknowledges; await the result (add `.timeout(..)` to bound the wait).
+    pub fn emit_with_ack(&self, event: &str, args: Vec<Value>) -> Result<AckFuture, EmitError> {
+        check_event_name(event)?;
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let id = self.0.nsp.0.ack_ids.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.0.acks.insert(id, AckSlot::Once(tx));
+        let packet = Packet::event(self.namespace_name(), event, args, Some(id));
+        self.notify_outgoing(&packet);
+        self.send_packet(&packet);
+        Ok(AckFuture {
+            socket: self.clone(),
+            id,
+            rx,
+            timeout: None,
+        })
+    }
+
+    /// Joins a room.
+    pub fn join(&self, room: impl Into<Room>) {
+        self.0.nsp.adapter().add_all(&self.0.id, &[room.into()]);
+    }
+
+    /// Joins several rooms.
+    pub fn join_all(&self, rooms: &[Room]) {
+        self.0.nsp.adapter().add_all(&self.0.id, rooms);
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.0.nsp.adapter().del(&self.0.id, room);
+    }
+
+    /// The rooms the socket is in (its own id among them).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.nsp.adapter().socket_rooms(&self.0.id)
+    }
+
+    /// A broadcast to every other socket of the namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::excluding(self.0.nsp.clone(), self.0.id.clone())
+    }
+
+    /// A broadcast to the sockets in `room`, this one excepted.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn in_room(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// A broadcast to every other socket not in `room`.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// Removes the socket from its namespace (the client gets a DISCONNECT); with `close`, closes the
+    /// whole connection, every namespace of it included.
+    pub fn disconnect(&self, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            self.0.client.disconnect_all();
+        } else {
+            self.send_packet(&Packet::disconnect(self.namespace_name()));
+            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Closes the connection's transport (after what is already queued) without a DISCONNECT packet:
+    /// the client sees `transport close` and reconnects.
+    pub fn close_transport(&self) {
+        self.0.client.close_transport();
+    }
+
+    // ---- crate-internal plumbing ----
+
+    pub(crate) fn set_connected(&self) {
+        self.0.connected.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_writable(&self) -> bool {
+        self.0.client.sender.is_writable()
+    }
+
+    pub(crate) fn register_ack(&self, id: u64, slot: AckSlot) {
+        self.0.acks.insert(id, slot);
+    }
+
+    pub(crate) fn notify_outgoing(&self, packet: &Packet) {
+        if !self.0.has_outgoing_listeners.load(Ordering::Acquire) {
+            return;
+        }
+        let PacketKind::Event(args) = &packet.kind else {
+            return;
+        };
+        let Some(name) = packet.event_name() else {
+            return;
+        };
+        let handlers = self.listeners().any_outgoing.clone();
+        for handler in handlers {
+            handler(self, name, args.get(1..).unwrap_or_default());
+        }
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Packet) {
+        let encoded = packet.encode(self.protocol());
+        self.send_encoded(&encoded);
+    }
+
+    pub(crate) fn send_encoded(&self, encoded: &Encoded) {
+        let text = std::iter::once(Message::Text(encoded.text.clone()));
+        let binaries = encoded.attachments.iter().cloned().map(Message::Binary);
+        // A closed session is noticed by its connection task, which disconnects the socket.
+        let _ = self.0.client.sender.send_all(text.chain(binaries));
+    }
+
+    /// Dispatches a packet the client sent to this namespace.
+    pub(crate) fn on_packet(&self, packet: Packet) {
+        match packet.kind {
+            PacketKind::Event(mut args) => {
+                if args.is_empty() {
+                    return;
+                }
+                let name = match args.remove(0) {
+                    Value::String(s) => s,
+                    other => event_name_text(&other),
+                };
+                let ack = packet.id.map(|id| AckResponder::new(self.clone(), id));
+                self.on_event(Event { name, args, ack });
+            }
+            PacketKind::Ack(args) => {
+                if let Some(id) = packet.id {
+                    self.0.acks.resolve(id, args);
+                }
+            }
+            PacketKind::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketKind::Connect(_) | PacketKind::ConnectError(_) => {}
+        }
+    }
+
+    fn on_event(&self, mut event: Event) {
+        let (any, middlewares) = {
+            let l = self.listeners();
+            (l.any_incoming.clone(), l.middlewares.clone())
+        };
+        for listener in &any {
+            listener(self, &event.name, &event.args);
+        }
+        for middleware in &middlewares {
+            if let Err(message) = middleware(self, &mut event) {
+                let handlers = self.listeners().error.clone();
+                for handler in handlers {
+                    handler(self, &message);
+                }
+                return;
+            }
+        }
+        let handler = self.listeners().events.get(&event.name).cloned();
+        match handler {
+            Some(handler) => handler(self.clone(), event),
+            None => tracing::trace!(sid = %self.0.id, event = %event.name, "no handler for event"),
+        }
+    }
+
+    /// Leaves the namespace for `reason`: `disconnecting`, session kept for recovery, rooms left,
+    /// `disconnect`. Runs once.
+    pub(crate) fn on_close(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let disconnecting = self.listeners().disconnecting.clone();
+        for handler in disconnecting {
+            handler(self, reason);
+        }
+        let adapter = self.0.nsp.adapter();
+        if let Some(pid) = self.pid().filter(|_| reason.is_recoverable()) {
+            adapter.persist_session(SessionState {
+                sid: self.0.id.clone(),
+                pid: pid.clone(),
+                rooms: adapter.socket_rooms(&self.0.id),
+                data: self.data(),
+            });
+        }
+        adapter.del_all(&self.0.id);
+        self.0.nsp.remove_socket(&self.0.id);
+        self.0.client.remove(self.namespace_name());
+        self.0.acks.clear();
+        let disconnect = self.listeners().disconnect.clone();
+        for handler in disconnect {
+            handler(self, reason);
+        }
+        // Handlers may hold clones of this socket; dropping them breaks cycles through closures.
+        *self.listeners_mut() = Listeners::default();
+    }
+}
+
+/// A numeric event name as JavaScript would turn it into a listener key.
+fn event_name_text(value: &Value) -> String {
+    match value {
+        Value::Number(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The pending acknowledgement of [`Socket::emit_with_ack`].
+#[derive(Debug)]
+pub struct AckFuture {
+    socket: Socket,
+    id: u64,
+    rx: oneshot::Receiver<Vec<Value>>,
+    timeout: Option<Duration>,
+}
+
+impl AckFuture {
+    /// Gives up after `timeout` with [`AckError::Timeout`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+impl IntoFuture for AckFuture {
+    type Output = Result<Vec<Value>, AckError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let result = wait_once(self.rx, self.timeout).await;
+            if result.is_err() {
+                self.socket.0.acks.remove(self.id);
+            }
+            result
+        })
+    }
+}
