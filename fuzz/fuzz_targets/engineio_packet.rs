@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
     for protocol in [ProtocolVersion::V4, ProtocolVersion::V3] {
         if let Ok(packet) = Packet::decode_ws_text(data, protocol) {
             let text = packet.to_text(protocol);
-            assert_eq!(Packet::decode_text(&text, protocol).ok(), Some(packet), "{text:?}");
+            assert_eq!(
+                Packet::decode_text(&text, protocol).ok(),
+                Some(packet),
+                "{text:?}"
+            );
         }
         let _ = Packet::decode_ws_binary(Bytes::copy_from_slice(data), protocol);
     }

@@ -10,7 +10,10 @@ use socketio_codec::{Decoder, Limits, Packet, PacketKind, ProtocolVersion};
 fuzz_target!(|data: &[u8]| {
     let mut frames = data.split(|b| *b == 0xFF);
     let Some(text) = frames.next() else { return };
-    let limits = Limits { max_attachments: 16, max_depth: 64 };
+    let limits = Limits {
+        max_attachments: 16,
+        max_depth: 64,
+    };
     let mut decoder = Decoder::new(ProtocolVersion::V5, limits.clone());
 
     let mut done = match decoder.decode_text(Bytes::copy_from_slice(text)) {
@@ -44,7 +47,10 @@ fn check_round_trip(packet: &Packet, limits: Limits) {
     }
     let encoded = packet.encode(ProtocolVersion::V5);
     // One attachment per binary value: a buffer referenced twice is sent twice.
-    let limits = Limits { max_attachments: encoded.attachments.len().max(limits.max_attachments), ..limits };
+    let limits = Limits {
+        max_attachments: encoded.attachments.len().max(limits.max_attachments),
+        ..limits
+    };
     let mut again = Decoder::new(ProtocolVersion::V5, limits);
     let mut out = again.decode_text(encoded.text.clone());
     for a in &encoded.attachments {

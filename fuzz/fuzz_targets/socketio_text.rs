@@ -9,7 +9,10 @@ use socketio_codec::{Decoder, Limits, Packet, PacketKind, ProtocolVersion};
 
 fuzz_target!(|data: &[u8]| {
     for version in [ProtocolVersion::V5, ProtocolVersion::V4] {
-        let limits = Limits { max_attachments: 10, max_depth: 64 };
+        let limits = Limits {
+            max_attachments: 10,
+            max_depth: 64,
+        };
         let mut decoder = Decoder::new(version, limits);
         if let Ok(Some(packet)) = decoder.decode_text(Bytes::copy_from_slice(data)) {
             check_round_trip(&packet, version);
@@ -32,8 +35,17 @@ fn check_round_trip(packet: &Packet, version: ProtocolVersion) {
         return;
     }
     let encoded = packet.encode(version);
-    assert!(encoded.attachments.is_empty(), "text packets hold no binary");
-    let mut again = Decoder::new(version, Limits { max_attachments: 10, max_depth: 64 });
+    assert!(
+        encoded.attachments.is_empty(),
+        "text packets hold no binary"
+    );
+    let mut again = Decoder::new(
+        version,
+        Limits {
+            max_attachments: 10,
+            max_depth: 64,
+        },
+    );
     match again.decode_text(encoded.text.clone()) {
         Ok(Some(p)) => assert_eq!(p.encode(version), encoded, "{packet:?}"),
         other => panic!("{:?} re-decoded as {other:?}", encoded.text),

@@ -6,9 +6,12 @@
 //
 // decode.jsonl: one case per line, `{"frames":[["t",text] | ["b",hex], ...]}`,
 //   the frames a server receives, in order.
+// msgpack-decode.jsonl: one case per line, `{"frame":hex}`, a socket.io-msgpack-parser
+//   frame (valid ones written by notepack.io, hand-made edge cases, mutations).
 // encode.jsonl: one case per line, `{"type":N,"nsp":..,"id":..,"data":..}`, a
 //   packet to encode; `{"$bin":"hex"}` inside data stands for a Buffer.
 import { writeFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -172,8 +175,104 @@ for (let i = 0; i < 300; i++) {
   text(chars.join(""));
 }
 
+// ---- msgpack decode cases
+const msgpack = createRequire(import.meta.url)("notepack.io");
+const mp = [];
+const frame = (buf) => mp.push({ frame: Buffer.from(buf).toString("hex") });
+const valid = [];
+for (const c of encode) {
+  const p = c.type === 3 ? { id: c.id, type: c.type } : { type: c.type };
+  if (c.data !== undefined) p.data = reviveBin(c.data);
+  if (c.id !== undefined && c.type !== 3) p.id = c.id;
+  p.nsp = c.nsp;
+  if (c.type === 3 && c.id === undefined) delete p.id;
+  valid.push(msgpack.encode(p));
+}
+function reviveBin(v) {
+  if (Array.isArray(v)) return v.map(reviveBin);
+  if (v && typeof v === "object") {
+    if (typeof v.$bin === "string") return Buffer.from(v.$bin, "hex");
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = reviveBin(v[k]);
+    return o;
+  }
+  return v;
+}
+valid.slice(0, 120).forEach(frame);
+const m = (v) => msgpack.encode(v);
+[
+  { type: 0, data: undefined, nsp: "/" },
+  { type: 0, nsp: "/admin" },
+  { type: 0, data: { token: "x", n: undefined }, nsp: "/" },
+  { type: 2, data: ["ev", 1], options: { compress: true }, nsp: "/", id: 3 },
+  { type: 2, data: [], nsp: "/" },
+  { type: 2, data: [null], nsp: "/" },
+  { type: 2, data: ["connect"], nsp: "/" },
+  { type: 2, data: ["disconnecting", 1], nsp: "/" },
+  { type: 2, data: ["x", undefined, [undefined]], nsp: "/" },
+  { type: 2, data: ["x", new Date(1700000000123)], nsp: "/" },
+  { type: 2, data: ["x", new Uint8Array([1, 2, 3])], nsp: "/" },
+  { type: 2, data: ["x", new ArrayBuffer(3)], nsp: "/" },
+  { type: 2, data: ["x", 2 ** 60, -(2 ** 60), 2 ** 64, -(2 ** 63) - 4096, 1e300, -1e300, 0.5, -0, NaN, Infinity], nsp: "/" },
+  { type: 2, data: ["x", { "10": 1, b: 2, "2": 3, "01": 4 }], nsp: "/" },
+  { type: 2, data: "x", nsp: "/" },
+  { type: 2, nsp: "/" },
+  { type: 2.0, data: ["x"], nsp: "/" },
+  { type: 2.5, data: ["x"], nsp: "/" },
+  { type: "2", data: ["x"], nsp: "/" },
+  { type: 5, data: ["x"], nsp: "/" },
+  { type: -1, data: ["x"], nsp: "/" },
+  { type: 2, data: ["x"] },
+  { type: 2, data: ["x"], nsp: 1 },
+  { type: 2, data: ["x"], nsp: null },
+  { type: 2, data: ["x"], nsp: "/", id: -1 },
+  { type: 2, data: ["x"], nsp: "/", id: 1.5 },
+  { type: 2, data: ["x"], nsp: "/", id: null },
+  { type: 2, data: ["x"], nsp: "/", id: "1" },
+  { type: 2, data: ["x"], nsp: "/", id: 2 ** 53 },
+  { type: 2, data: ["x"], nsp: "/", id: 2 ** 64 },
+  { type: 2, data: ["x"], nsp: "/", id: undefined },
+  { type: 3, data: [], nsp: "/", id: 0 },
+  { type: 3, data: {}, nsp: "/", id: 0 },
+  { type: 1, nsp: "/" },
+  { type: 1, nsp: "/", data: null },
+  { type: 1, nsp: "/", data: undefined },
+  { type: 4, nsp: "/", data: "bare" },
+  { type: 4, nsp: "/", data: { message: "m" } },
+  { type: 4, nsp: "/", data: [] },
+  { type: 4, nsp: "/" },
+  { type: 0, nsp: "/", data: [] },
+  { type: 0, nsp: "/", data: null },
+  [0, "/"], null, 5, "type", true,
+].forEach((v) => frame(m(v)));
+const hexFrames = [
+  "", "c1", "80", "81a474797065c1", "83a47479706502a464617461", "83a47479706502a46461746191a178a36e7370a12f00",
+  "83a47479706502a46461746191d9a178a36e7370a12f", "83a47479706502a46461746191a2ff78a36e7370a12f",
+  "83a47479706502a46461746192a178ca3fc00000a36e7370a12f", "83a47479706502a46461746192a178c70301010203a36e7370a12f",
+  "83a47479706502a46461746192a178d50501ffa36e7370a12f", "83a47479706502a46461746192a178d4050aa36e7370a12f",
+  "83a47479706502a46461746192a178d8ff00112233445566778899aabbccddeeffa36e7370a12f",
+  "83a47479706502a46461746192a17881c0c3a36e7370a12f", "83a47479706502a46461746192a17881c3c3a36e7370a12f",
+  "83a47479706502a46461746192a17881d40000c3a36e7370a12f", "83a47479706502a46461746192a1788101c3a36e7370a12f",
+  "83a47479706502a46461746192a1788191c0c3a36e7370a12f", "83a47479706502a46461746192a178dd7fffffffa36e7370a12f",
+  "83a47479706502a46461746192a178dfffffffffa36e7370a12f", "83a47479706502a46461746192a178c6ffffffffa36e7370a12f",
+  "84a47479706502a474797065a46e6f7065a46461746191a178a36e7370a12f",
+  "83a47479706502a46461746191a178a36e7370a12fc0",
+];
+hexFrames.forEach((h) => frame(Buffer.from(h, "hex")));
+for (let i = 0; i < 200; i++) {
+  const buf = Buffer.from(pick(valid.slice(0, 60)));
+  const op = below(3);
+  const at = below(buf.length);
+  let mutated;
+  if (op === 0) { buf[at] = below(256); mutated = buf; }
+  else if (op === 1) mutated = buf.subarray(0, at);
+  else mutated = Buffer.concat([buf.subarray(0, at), Buffer.from([pick([0xc0, 0xc1, 0xd4, 0xdc, 0xde, 0x91, 0x81, 0xa1, 0x00, 0xff])]), buf.subarray(at)]);
+  frame(mutated);
+}
+
 mkdirSync(out, { recursive: true });
 const lines = (cases) => cases.map((c) => JSON.stringify(c)).join("\n") + "\n";
 writeFileSync(join(out, "encode.jsonl"), lines(encode));
 writeFileSync(join(out, "decode.jsonl"), lines(decode));
-console.log(`wrote ${encode.length} encode and ${decode.length} decode cases to ${out}`);
+writeFileSync(join(out, "msgpack-decode.jsonl"), lines(mp));
+console.log(`wrote ${encode.length} encode, ${decode.length} decode and ${mp.length} msgpack decode cases to ${out}`);

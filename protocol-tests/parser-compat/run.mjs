@@ -11,8 +11,14 @@
 //   become U+FFFD, as the Rust codec decodes them) and `"lossy":true` says so; an
 //   EVENT or ACK without data is given `[]`, as the Rust codec decodes it.
 // encode: `{"frames":[["t",text],["b",hex],...]}`.
+// msgpack-encode: the same corpus through socket.io-msgpack-parser: `{"frame":hex}`,
+//   the packet object's keys in the order the reference server builds them.
+// msgpack-decode: `{"frame":hex}` cases: the packet as for decode, or `{"error"}`.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { Encoder, Decoder } from "socket.io-parser";
+
+const msgpackParser = createRequire(import.meta.url)("socket.io-msgpack-parser");
 
 const [mode, file] = process.argv.slice(2);
 const cases = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l));
@@ -30,6 +36,7 @@ function revive(v) {
 }
 let lossy = false;
 function describe(v) {
+  if (v instanceof Date) return v.getTime();
   if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
     return { $bin: Buffer.from(v).toString("hex") };
   }
@@ -89,6 +96,38 @@ function runEncode(c) {
   return { frames };
 }
 
-const run = mode === "encode" ? runEncode : runDecode;
+function describePacket(p) {
+  const out = { type: p.type, nsp: describe(p.nsp) };
+  if (p.id !== undefined) out.id = String(p.id);
+  if (p.data !== undefined) out.data = describe(p.data);
+  return out;
+}
+
+function runMsgpackEncode(c) {
+  // The reference server's key order: ACK {id, type, data}, others {type, data, id}; nsp last.
+  const p = c.type === 3 && c.id !== undefined ? { id: c.id, type: c.type } : { type: c.type };
+  if (c.data !== undefined) p.data = revive(c.data);
+  if (c.id !== undefined && c.type !== 3) p.id = c.id;
+  p.nsp = c.nsp;
+  const [frame] = new msgpackParser.Encoder().encode(p);
+  return { frame: Buffer.from(frame).toString("hex") };
+}
+
+function runMsgpackDecode(c) {
+  const decoder = new msgpackParser.Decoder();
+  let packet = null;
+  decoder.on("decoded", (p) => (packet = p));
+  lossy = false;
+  try {
+    decoder.add(Buffer.from(c.frame, "hex"));
+  } catch (e) {
+    return { error: String(e.message) };
+  }
+  const described = describePacket(packet);
+  return lossy ? { packet: described, lossy } : { packet: described };
+}
+
+const modes = { decode: runDecode, encode: runEncode, "msgpack-encode": runMsgpackEncode, "msgpack-decode": runMsgpackDecode };
+const run = modes[mode];
 const out = cases.map((c) => JSON.stringify(run(c))).join("\n");
 process.stdout.write(out + "\n");

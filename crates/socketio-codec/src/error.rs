@@ -74,6 +74,15 @@ pub enum DecodeError {
     /// A binary frame when no BINARY_EVENT or BINARY_ACK awaits attachments.
     #[error("unexpected binary frame")]
     UnexpectedBinary,
+    /// A MessagePack frame that is not one well-formed value.
+    #[error("invalid MessagePack at byte {offset}")]
+    InvalidMsgpack {
+        /// Where reading stopped.
+        offset: usize,
+    },
+    /// A MessagePack packet whose `nsp` is not a string.
+    #[error("namespace must be a string")]
+    InvalidNamespace,
     /// A text frame while a BINARY_EVENT or BINARY_ACK still awaits attachments.
     #[error("text frame while waiting for binary attachments")]
     UnexpectedText,

@@ -128,7 +128,7 @@ pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Value, ParseError> {
 
 /// Gives an object `JSON.parse`'s shape: last value wins at the first position of a
 /// repeated key; array-index keys first, ascending.
-fn normalize_object(mut fields: Vec<(String, Value)>) -> Vec<(String, Value)> {
+pub(crate) fn normalize_object(mut fields: Vec<(String, Value)>) -> Vec<(String, Value)> {
     if has_duplicates(&fields) {
         let mut kept: Vec<(String, Value)> = Vec::with_capacity(fields.len());
         let mut seen = std::collections::HashMap::<String, usize>::new();

@@ -15,6 +15,9 @@
 //!   `undefined`);
 //! - nesting is bounded by [`Limits::max_depth`].
 //!
+//! The `msgpack` feature adds the MessagePack parser (`msgpack` module), wire-
+//! compatible with npm socket.io-msgpack-parser.
+//!
 //! ```
 //! use bytes::Bytes;
 //! use socketio_codec::{Decoder, Limits, Packet, ProtocolVersion, Value};
@@ -36,6 +39,8 @@ mod header;
 mod js;
 mod json_parse;
 mod json_write;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 mod number;
 mod packet;
 mod value;

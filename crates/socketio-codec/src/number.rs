@@ -24,7 +24,7 @@ pub(crate) const MAX_SAFE: u64 = 1 << 53;
 pub struct Number(Repr);
 
 #[derive(Clone, Copy, Debug)]
-enum Repr {
+pub(crate) enum Repr {
     /// Zero or a positive integer.
     Pos(u64),
     /// A negative integer.
@@ -34,6 +34,13 @@ enum Repr {
 }
 
 impl Number {
+    /// How the number is stored, for encoders that write integers and doubles
+    /// differently.
+    #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
+    pub(crate) fn repr(&self) -> Repr {
+        self.0
+    }
+
     /// The number as an `f64` (integers beyond 2^53 are rounded).
     pub fn as_f64(&self) -> f64 {
         match self.0 {

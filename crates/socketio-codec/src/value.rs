@@ -164,7 +164,9 @@ impl Value {
     pub fn from_json_str_with_depth(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
         crate::json_parse::parse(text, max_depth).map_err(|e| match e {
             crate::json_parse::ParseError::Syntax { offset } => DecodeError::InvalidJson { offset },
-            crate::json_parse::ParseError::TooDeep => DecodeError::NestingTooDeep { max: max_depth },
+            crate::json_parse::ParseError::TooDeep => {
+                DecodeError::NestingTooDeep { max: max_depth }
+            }
         })
     }
 

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use socketio_codec::{Decoder, Limits, ProtocolVersion};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -16,17 +18,34 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap_or_default())).collect()
+    files
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap_or_default()))
+        .collect()
 }
 
 #[test]
 fn text_corpus_decodes_without_panic_and_re_encodes_stably() {
     for (path, data) in corpus("socketio_text") {
         for version in [ProtocolVersion::V5, ProtocolVersion::V4] {
-            let mut decoder = Decoder::new(version, Limits { max_attachments: 10, max_depth: 64 });
-            let Ok(Some(packet)) = decoder.decode_text(Bytes::from(data.clone())) else { continue };
+            let mut decoder = Decoder::new(
+                version,
+                Limits {
+                    max_attachments: 10,
+                    max_depth: 64,
+                },
+            );
+            let Ok(Some(packet)) = decoder.decode_text(Bytes::from(data.clone())) else {
+                continue;
+            };
             let encoded = packet.encode(version);
-            let mut again = Decoder::new(version, Limits { max_attachments: 10, max_depth: 64 });
+            let mut again = Decoder::new(
+                version,
+                Limits {
+                    max_attachments: 10,
+                    max_depth: 64,
+                },
+            );
             // The exceptions the fuzz target documents: no payload, an infinite event
             // name, the v4 CONNECT_ERROR shape.
             if let Ok(Some(p)) = again.decode_text(encoded.text.clone()) {
@@ -41,7 +60,13 @@ fn binary_corpus_reassembles_without_panic() {
     for (_, data) in corpus("socketio_binary") {
         let mut frames = data.split(|b| *b == 0xFF);
         let Some(text) = frames.next() else { continue };
-        let mut decoder = Decoder::new(ProtocolVersion::V5, Limits { max_attachments: 16, max_depth: 64 });
+        let mut decoder = Decoder::new(
+            ProtocolVersion::V5,
+            Limits {
+                max_attachments: 16,
+                max_depth: 64,
+            },
+        );
         if decoder.decode_text(Bytes::copy_from_slice(text)).is_err() {
             continue;
         }
@@ -56,6 +81,26 @@ fn binary_corpus_reassembles_without_panic() {
             if result.is_err() {
                 break;
             }
+        }
+    }
+}
+
+#[test]
+fn msgpack_corpus_decodes_without_panic_and_re_encodes_stably() {
+    let limits = Limits {
+        max_attachments: 10,
+        max_depth: 64,
+    };
+    for (path, data) in corpus("socketio_msgpack") {
+        if let Ok(packet) = socketio_codec::msgpack::decode(Bytes::from(data), &limits) {
+            let encoded = socketio_codec::msgpack::encode(&packet);
+            let again = socketio_codec::msgpack::decode(encoded.clone(), &limits);
+            assert_eq!(
+                again.map(|p| socketio_codec::msgpack::encode(&p)),
+                Ok(encoded),
+                "{}",
+                path.display()
+            );
         }
     }
 }
