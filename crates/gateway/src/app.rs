@@ -1,0 +1,254 @@
+//! Starting, serving and stopping the gateway: opens the store, builds the hub and the API, binds
+//! the listener, routes each request to the Socket.IO endpoint or the HTTP API, and on SIGTERM or
+//! SIGINT shuts down as the contract says.
+//!
+//! Contract: "On SIGTERM or SIGINT the gateway stops accepting, closes every transport without a
+//! DISCONNECT packet (server-side reason `server shutting down` ...), and exits with status 0."
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use hyper::{body::Incoming, server::conn::http1, service::service_fn};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::{
+    api::Api,
+    config::{Config, HostList},
+    http_util::Body,
+    hub::Hub,
+    keys::Keys,
+    metrics::Metrics,
+    relay::Relay,
+    store::{Store, StoreError},
+};
+
+/// How long shutdown waits for closed transports to flush before the process exits.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `REDIS_URL` is set, but this build serves a single node.
+    #[error(
+        "REDIS_URL is set, but joining other nodes through Redis is not available yet: unset REDIS_URL to run a single node"
+    )]
+    RedisUnavailable,
+    /// The store could not be opened.
+    #[error("DATA_DIR {dir}: {source}")]
+    Store {
+        /// The directory.
+        dir: PathBuf,
+        /// What failed.
+        source: StoreError,
+    },
+    /// The metrics registry could not be built.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr} (SERVER_HOST, SERVER_PORT): {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// A gateway ready to serve: everything built, nothing bound yet.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    api: Api,
+    hub: Hub,
+    keys: Arc<Keys>,
+}
+
+impl Gateway {
+    /// Builds the gateway of `config`: opens the store and loads the tokens.
+    pub fn build(config: &Config) -> Result<Gateway, StartError> {
+        if config.redis_url.is_some() {
+            return Err(StartError::RedisUnavailable);
+        }
+        let store = Store::open(&config.data_dir).map_err(|source| StartError::Store {
+            dir: config.data_dir.clone(),
+            source,
+        })?;
+        let keys =
+            Keys::load(store, config.api_key.clone()).map_err(|source| StartError::Store {
+                dir: config.data_dir.clone(),
+                source,
+            })?;
+        let keys = Arc::new(keys);
+        let metrics = Metrics::new()?;
+        let relay = Relay::new(
+            config.relay_url.clone(),
+            &config.relay_events,
+            config.relay_timeout(),
+            config.max_body_bytes,
+        );
+        let hub = if config.websocket_enabled {
+            Hub::new(config, keys.clone(), relay, metrics.clone())
+        } else {
+            Hub::disabled(metrics.clone())
+        };
+        let api = Api::new(
+            keys.clone(),
+            hub.clone(),
+            metrics,
+            config.server_url.clone(),
+            config.max_body_bytes,
+            config.cors_origin.clone(),
+        );
+        Ok(Gateway { api, hub, keys })
+    }
+
+    /// Answers one request: the Socket.IO path goes to the hub's server, the rest to the API.
+    pub async fn handle(
+        &self,
+        req: http::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> http::Response<Body> {
+        match self.hub.server() {
+            Some(io) if io.handles(req.uri().path()) => io.handle(req, remote).await,
+            _ => self.api.handle(req).await,
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then closes every client.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, remote) = match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let gateway = self.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let gateway = gateway.clone();
+                    async move { Ok::<_, Infallible>(gateway.handle(req, remote).await) }
+                });
+                if let Err(e) = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await
+                {
+                    tracing::trace!(%remote, error = %e, "HTTP connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+
+        let clients = self.hub.client_count();
+        tracing::info!(clients, "shutting down: closing every client");
+        self.hub.close();
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while self.hub.client_count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the last close frames leave the sockets.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs the gateway of `config` until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let gateway = Gateway::build(&config)?;
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+
+    print_banner(&config, &gateway.keys, bound);
+    tracing::info!(address = %bound, websocket = config.websocket_enabled, "gateway started");
+    gateway.serve(listener, shutdown_signal()).await;
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// Where the gateway listens and how to connect, on stdout (the key only when it was generated).
+/// The `listening on` line comes last, so a script that waits for it has seen the rest.
+fn print_banner(config: &Config, keys: &Keys, bound: SocketAddr) {
+    let host = if bound.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        bound.ip().to_string()
+    };
+    let base = format!("http://{host}:{}", bound.port());
+    if keys.generated() {
+        println!(
+            "global key (generated, shown only this once; set AUTHENTICATION_API_KEY to keep one): {}",
+            keys.global()
+        );
+    }
+    if config.websocket_enabled {
+        println!("socket.io: io(\"{base}/<instance>\", {{ auth: {{ apikey: \"<key>\" }} }})");
+    } else {
+        println!("socket.io: off (WEBSOCKET_ENABLED=false); the HTTP API stays");
+    }
+    println!(
+        "webhook:   POST {base}/webhook (or {base}/webhook/key/<key> for senders without headers)"
+    );
+    println!("data:      {}", config.data_dir.display());
+    println!(
+        "sio-gateway {} listening on {bound}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(hosts) = &config.allowed_hosts {
+        let open = match hosts {
+            HostList::Any => true,
+            HostList::List(list) => list.iter().any(|ip| !ip.to_canonical().is_loopback()),
+        };
+        if open {
+            tracing::warn!(
+                "WEBSOCKET_ALLOWED_HOSTS lets non-loopback clients into instance namespaces without a key"
+            );
+        }
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM handler unavailable; only SIGINT stops the gateway");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

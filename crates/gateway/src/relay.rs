@@ -1,0 +1,360 @@
+//! The relay: a client event named in `RELAY_EVENTS` goes upstream as an HTTP `POST`, and the
+//! upstream's answer comes back as the client's ack.
+//!
+//! Contract: the POST goes to `RELAY_URL` (placeholders filled) "with `content-type:
+//! application/json`, the instance's token in the `apikey` header and the client's first argument
+//! as the body. The client's ack gets one argument: the upstream's JSON answer on a 2xx;
+//! `{"error":..., "status":..., "body":...}` on any other status; `{"error":...}` on a timeout, an
+//! unreachable upstream, a non-JSON answer, no `RELAY_URL`, or a relay asked on `/`."
+//!
+//! This module makes the request and builds the ack; attaching it to sockets is [`crate::hub`]'s.
+
+use std::{collections::HashSet, time::Duration};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, header};
+use http_body_util::Full;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use socketio_server::Value;
+
+use crate::{config::RelayUrl, http_util::read_body};
+
+/// Why a relayed event got no upstream answer to pass on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RelayError {
+    /// `RELAY_URL` is not set.
+    #[error("relay is not configured (RELAY_URL is not set)")]
+    NoUrl,
+    /// The event was sent on `/`, which belongs to no instance.
+    #[error("relay needs an instance namespace; this socket is on /")]
+    NoInstance,
+    /// The upstream did not answer in time.
+    #[error("upstream timed out after {ms} ms")]
+    Timeout {
+        /// The timeout.
+        ms: u128,
+    },
+    /// The upstream could not be reached, or the exchange failed.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// The upstream answered 2xx with something that is not JSON.
+    #[error("upstream answered {status} with a body that is not JSON")]
+    NotJson {
+        /// The status.
+        status: u16,
+    },
+    /// The upstream answered with a status outside 2xx.
+    #[error("upstream answered {status}")]
+    Status {
+        /// The status.
+        status: u16,
+        /// The upstream's body: its JSON, or its text.
+        body: Value,
+    },
+}
+
+impl RelayError {
+    /// A short label for the failures metric.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RelayError::NoUrl => "no_url",
+            RelayError::NoInstance => "no_instance",
+            RelayError::Timeout { .. } => "timeout",
+            RelayError::Unreachable(_) => "unreachable",
+            RelayError::NotJson { .. } => "not_json",
+            RelayError::Status { .. } => "status",
+        }
+    }
+
+    /// The ack argument for this failure.
+    pub fn to_ack(&self) -> Value {
+        let mut fields = vec![("error".to_owned(), Value::String(self.to_string()))];
+        if let RelayError::Status { status, body } = self {
+            fields.push(("status".to_owned(), Value::from(u64::from(*status))));
+            fields.push(("body".to_owned(), body.clone()));
+        }
+        Value::Object(fields)
+    }
+}
+
+/// The relay's settings and HTTP client.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    client: Client<HttpConnector, Full<Bytes>>,
+    url: Option<RelayUrl>,
+    events: HashSet<String>,
+    timeout: Duration,
+    max_answer: usize,
+}
+
+impl Relay {
+    /// A relay for `events`, posting to `url` with `timeout`, reading answers up to `max_answer`
+    /// bytes.
+    pub fn new(
+        url: Option<RelayUrl>,
+        events: &[String],
+        timeout: Duration,
+        max_answer: usize,
+    ) -> Relay {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(timeout));
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let events = events
+            .iter()
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        Relay {
+            client,
+            url,
+            events,
+            timeout,
+            max_answer,
+        }
+    }
+
+    /// The client events that are relayed.
+    pub fn events(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().map(String::as_str)
+    }
+
+    /// Posts `body` for `event` of `instance` with `key` in the `apikey` header; the upstream's
+    /// JSON answer on a 2xx.
+    pub async fn send(
+        &self,
+        instance: Option<&str>,
+        event: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> Result<Value, RelayError> {
+        let url = self.url.as_ref().ok_or(RelayError::NoUrl)?;
+        let instance = instance.ok_or(RelayError::NoInstance)?;
+
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(url.fill(instance, event))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json");
+        if let Some(v) = key.and_then(|k| HeaderValue::from_str(k).ok()) {
+            req = req.header("apikey", v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.to_json_string())))
+            .map_err(|e| RelayError::Unreachable(e.to_string()))?;
+
+        match tokio::time::timeout(self.timeout, self.exchange(req)).await {
+            Ok(result) => result,
+            Err(_) => Err(RelayError::Timeout {
+                ms: self.timeout.as_millis(),
+            }),
+        }
+    }
+
+    async fn exchange(&self, req: Request<Full<Bytes>>) -> Result<Value, RelayError> {
+        let res = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| RelayError::Unreachable(error_chain(&e)))?;
+        let status = res.status();
+        let bytes = read_body(res.into_body(), self.max_answer)
+            .await
+            .map_err(|e| RelayError::Unreachable(e.to_string()))?;
+        let json = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| Value::from_json_str(t).ok());
+
+        if status.is_success() {
+            return json.ok_or(RelayError::NotJson {
+                status: status.as_u16(),
+            });
+        }
+        let body =
+            json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Err(RelayError::Status {
+            status: status.as_u16(),
+            body,
+        })
+    }
+}
+
+/// The error and its causes on one line (hyper's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    /// A one-request upstream that answers `response` (raw HTTP) after `delay`, and hands back
+    /// the request it read.
+    async fn upstream(
+        response: &'static str,
+        delay: Duration,
+    ) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/message/{{event}}/{{instance}}",
+            listener.local_addr().unwrap()
+        );
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut req = Vec::new();
+            // Read until the body (Content-Length) is complete.
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            tokio::time::sleep(delay).await;
+            let _ = stream.write_all(response.as_bytes()).await;
+            String::from_utf8_lossy(&req).to_string()
+        });
+        (url, task)
+    }
+
+    fn relay(url: &str, timeout_ms: u64) -> Relay {
+        let url = RelayUrl::from_str(url).unwrap();
+        Relay::new(
+            Some(url),
+            &["send_message".into()],
+            Duration::from_millis(timeout_ms),
+            1 << 20,
+        )
+    }
+
+    #[tokio::test]
+    async fn success_passes_the_json_answer() {
+        let (url, task) = upstream(
+            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"id\":\"M\",\"a\":1}",
+            Duration::ZERO,
+        )
+        .await;
+        let body = Value::from_json_str(r#"{"number":"5511","text":"hi"}"#).unwrap();
+        let answer = relay(&url, 2000)
+            .send(Some("shop"), "send_message", Some("tok"), &body)
+            .await;
+        let req = task.await.unwrap();
+        assert!(
+            req.starts_with("POST /message/send_message/shop HTTP/1.1\r\n"),
+            "{req}"
+        );
+        assert!(req.to_ascii_lowercase().contains("apikey: tok\r\n"));
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("content-type: application/json\r\n")
+        );
+        assert!(req.ends_with(r#"{"number":"5511","text":"hi"}"#));
+        assert_eq!(answer.unwrap().to_json_string(), r#"{"id":"M","a":1}"#);
+    }
+
+    #[tokio::test]
+    async fn error_status_carries_status_and_body() {
+        let (url, _task) = upstream(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 13\r\nconnection: close\r\n\r\n{\"bad\":true}\n",
+            Duration::ZERO,
+        )
+        .await;
+        let err = relay(&url, 2000)
+            .send(Some("shop"), "send_message", None, &Value::Null)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_ack().to_json_string(),
+            r#"{"error":"upstream answered 400","status":400,"body":{"bad":true}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn non_json_success_is_an_error() {
+        let (url, _task) = upstream(
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+            Duration::ZERO,
+        )
+        .await;
+        let err = relay(&url, 2000)
+            .send(Some("shop"), "e", None, &Value::Null)
+            .await
+            .unwrap_err();
+        assert_eq!(err, RelayError::NotJson { status: 200 });
+    }
+
+    #[tokio::test]
+    async fn timeout_is_an_error_ack() {
+        let (url, _task) = upstream(
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+            Duration::from_millis(500),
+        )
+        .await;
+        let err = relay(&url, 100)
+            .send(Some("shop"), "e", None, &Value::Null)
+            .await
+            .unwrap_err();
+        assert_eq!(err, RelayError::Timeout { ms: 100 });
+        assert_eq!(
+            err.to_ack().to_json_string(),
+            r#"{"error":"upstream timed out after 100 ms"}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn unreachable_no_url_and_root() {
+        // A port that was just free: nothing listens there.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = relay(&format!("http://127.0.0.1:{port}/{{event}}"), 2000);
+        let err = r
+            .send(Some("shop"), "e", None, &Value::Null)
+            .await
+            .unwrap_err();
+        assert_eq!(err.label(), "unreachable");
+        assert_eq!(
+            r.send(None, "e", None, &Value::Null).await,
+            Err(RelayError::NoInstance)
+        );
+        let none = Relay::new(None, &[], Duration::from_secs(1), 1024);
+        assert_eq!(
+            none.send(Some("shop"), "e", None, &Value::Null).await,
+            Err(RelayError::NoUrl)
+        );
+    }
+}
