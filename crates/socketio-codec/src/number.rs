@@ -113,58 +113,87 @@ impl fmt::Display for Number {
         match self.0 {
             Repr::Pos(u) => write!(f, "{u}"),
             Repr::Neg(i) => write!(f, "{i}"),
-            Repr::Float(x) => f.write_str(&js_float(x)),
+            Repr::Float(x) => js_float(x, f),
         }
     }
 }
 
-/// Formats a double following ECMA-262 `Number::toString`: the shortest digits that
+/// Writes a double following ECMA-262 `Number::toString`: the shortest digits that
 /// round-trip, in plain notation when the decimal exponent is in [-6, 21), in
-/// exponent notation (`1e+21`, `5e-7`) otherwise.
-fn js_float(x: f64) -> String {
+/// exponent notation (`1e+21`, `5e-7`) otherwise. Allocation-free: it sits on the
+/// encoder's hot path.
+fn js_float(x: f64, out: &mut impl fmt::Write) -> fmt::Result {
+    use fmt::Write as _;
     if x.is_nan() {
-        return "NaN".into();
-    }
-    if x == 0.0 {
-        // "If m is +0 or -0, return "0"."
-        return "0".into();
+        return out.write_str("NaN");
     }
     if x.is_infinite() {
-        return if x > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
+        return out.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
     }
-    let sign = if x < 0.0 { "-" } else { "" };
+    // Whole numbers below 2^53 print as their exact digits ("If m is +0 or -0,
+    // return "0"" included).
+    if x.fract() == 0.0 && x.abs() < MAX_SAFE as f64 {
+        return write!(out, "{}", x as i64);
+    }
+    if x < 0.0 {
+        out.write_char('-')?;
+    }
 
     // Rust's `{:e}` gives the shortest round-trip digits as `d.ddde<exp>`.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut sci = StackStr::default();
+    write!(sci, "{:e}", x.abs())?;
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let (first, rest) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let k = digits.len() as i32;
+    let k = (first.len() + rest.len()) as i32;
     // n is the position of the decimal point relative to the digits.
     let n = exp + 1;
+    let digit = |i: i32| if i == 0 { first } else { &rest[i as usize - 1..i as usize] };
+    let digits = |out: &mut dyn fmt::Write, from: i32, to: i32| (from..to).try_for_each(|i| out.write_str(digit(i)));
 
-    let body = if k <= n && n <= 21 {
-        format!("{digits}{}", "0".repeat((n - k) as usize))
+    if k <= n && n <= 21 {
+        digits(out, 0, k)?;
+        (0..n - k).try_for_each(|_| out.write_char('0'))
     } else if 0 < n && n <= 21 {
-        let (int, frac) = digits.split_at(n as usize);
-        format!("{int}.{frac}")
+        digits(out, 0, n)?;
+        out.write_char('.')?;
+        digits(out, n, k)
     } else if -6 < n && n <= 0 {
-        format!("0.{}{digits}", "0".repeat((-n) as usize))
+        out.write_str("0.")?;
+        (0..-n).try_for_each(|_| out.write_char('0'))?;
+        digits(out, 0, k)
     } else {
         let e = n - 1;
-        let esign = if e < 0 { '-' } else { '+' };
-        let (first, rest) = digits.split_at(1);
-        if rest.is_empty() {
-            format!("{first}e{esign}{}", e.abs())
-        } else {
-            format!("{first}.{rest}e{esign}{}", e.abs())
+        out.write_str(first)?;
+        if !rest.is_empty() {
+            write!(out, ".{rest}")?;
         }
-    };
-    format!("{sign}{body}")
+        write!(out, "e{}{}", if e < 0 { '-' } else { '+' }, e.abs())
+    }
+}
+
+/// A fixed buffer for one `{:e}` rendering (at most 17 digits, a point and an
+/// exponent).
+#[derive(Default)]
+struct StackStr {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
+    }
+}
+
+impl fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 impl PartialEq for Number {

@@ -17,7 +17,8 @@ use crate::number::Number;
 /// and keys that are array indices (`"0"`, `"17"`) come first in ascending order.
 /// The encoder writes keys in that same JavaScript order, so a Rust-built
 /// `{"b":1,"1":2}` goes on the wire as `{"1":2,"b":1}`, as the reference server
-/// would send it.
+/// would send it. A key repeated in a Rust-built object is written twice (a
+/// JavaScript reader keeps the last, as [`Value::get`] does).
 ///
 /// Values are dropped, cloned and compared recursively: values decoded from the
 /// wire are bounded by [`Limits::max_depth`](crate::Limits); a value built in Rust

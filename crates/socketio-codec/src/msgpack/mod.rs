@@ -40,15 +40,17 @@ pub fn encode(packet: &Packet) -> Bytes {
 
 /// Appends the MessagePack frame of `packet` to `out`.
 pub fn encode_into(packet: &Packet, out: &mut BytesMut) {
-    let (ty, data): (u8, Option<Value>) = match &packet.kind {
-        PacketKind::Connect(d) => (0, d.clone().filter(|d| !d.is_null())),
-        PacketKind::Disconnect => (1, None),
-        PacketKind::Event(d) => (2, Some(Value::Array(d.clone()))),
-        PacketKind::Ack(d) => (3, Some(Value::Array(d.clone()))),
-        PacketKind::ConnectError(d) => (4, Some(d.clone()).filter(|d| !d.is_null())),
+    let (ty, data): (u8, Data<'_>) = match &packet.kind {
+        PacketKind::Connect(Some(d)) if !d.is_null() => (0, Data::Value(d)),
+        PacketKind::Connect(_) => (0, Data::None),
+        PacketKind::Disconnect => (1, Data::None),
+        PacketKind::Event(d) => (2, Data::List(d)),
+        PacketKind::Ack(d) => (3, Data::List(d)),
+        PacketKind::ConnectError(Value::Null) => (4, Data::None),
+        PacketKind::ConnectError(d) => (4, Data::Value(d)),
     };
     let ack = matches!(packet.kind, PacketKind::Ack(_));
-    let len = 2 + usize::from(data.is_some()) + usize::from(packet.id.is_some());
+    let len = 2 + usize::from(!matches!(data, Data::None)) + usize::from(packet.id.is_some());
     out.put_u8(0x80 | len as u8);
 
     let id = |out: &mut BytesMut| {
@@ -62,15 +64,29 @@ pub fn encode_into(packet: &Packet, out: &mut BytesMut) {
     }
     value::write_str("type", out);
     out.put_u8(ty);
-    if let Some(data) = &data {
-        value::write_str("data", out);
-        value::write(data, out);
+    match data {
+        Data::None => {}
+        Data::Value(v) => {
+            value::write_str("data", out);
+            value::write(v, out);
+        }
+        Data::List(items) => {
+            value::write_str("data", out);
+            value::write_list(items, out);
+        }
     }
     if !ack {
         id(out);
     }
     value::write_str("nsp", out);
     value::write_str(&packet.nsp, out);
+}
+
+/// A packet's data, borrowed.
+enum Data<'a> {
+    None,
+    Value(&'a Value),
+    List(&'a [Value]),
 }
 
 /// Decodes one MessagePack frame into a packet. Binary values share `data`.

@@ -35,10 +35,7 @@ pub(crate) fn write(value: &Value, out: &mut BytesMut) {
             write_len(out, b.len(), [0, 0xc4, 0xc5, 0xc6]);
             out.put_slice(b);
         }
-        Value::Array(items) => {
-            write_len(out, items.len(), [0x90, 0, 0xdc, 0xdd]);
-            items.iter().for_each(|v| write(v, out));
-        }
+        Value::Array(items) => write_list(items, out),
         Value::Object(fields) => {
             write_len(out, fields.len(), [0x80, 0, 0xde, 0xdf]);
             let mut field = |(k, v): &(String, Value)| {
@@ -51,6 +48,12 @@ pub(crate) fn write(value: &Value, out: &mut BytesMut) {
             }
         }
     }
+}
+
+/// Writes `items` as a MessagePack array.
+pub(crate) fn write_list(items: &[Value], out: &mut BytesMut) {
+    write_len(out, items.len(), [0x90, 0, 0xdc, 0xdd]);
+    items.iter().for_each(|v| write(v, out));
 }
 
 pub(crate) fn write_str(s: &str, out: &mut BytesMut) {
@@ -178,22 +181,24 @@ impl Reader {
         DecodeError::InvalidMsgpack { offset: self.pos }
     }
 
-    fn take(&mut self, n: usize) -> Result<Bytes, DecodeError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.data.len())
-            .ok_or_else(|| self.error())?;
-        let slice = self.data.slice(self.pos..end);
+    /// The range of the next `n` bytes, consumed.
+    fn advance(&mut self, n: usize) -> Result<std::ops::Range<usize>, DecodeError> {
+        let start = self.pos;
+        let end = start.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| self.error())?;
         self.pos = end;
-        Ok(slice)
+        Ok(start..end)
+    }
+
+    /// The next `n` bytes as shared `Bytes` (for binary values only: sharing costs
+    /// a reference count).
+    fn take(&mut self, n: usize) -> Result<Bytes, DecodeError> {
+        let range = self.advance(n)?;
+        Ok(self.data.slice(range))
     }
 
     fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self
-            .take(n)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        let range = self.advance(n)?;
+        Ok(self.data[range].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     /// A signed integer of `n` bytes.
@@ -322,11 +327,11 @@ impl Reader {
             }
             0xd4 => {
                 let ty = self.int(1)?;
-                let data = self.take(1)?;
                 if ty == 0 {
+                    self.advance(1)?;
                     return Ok(Token::Item(Item::Undefined));
                 }
-                ext_pair(ty, data)
+                ext_pair(ty, self.take(1)?)
             }
             0xd5 | 0xd6 | 0xd8 => {
                 let ty = self.int(1)?;
@@ -369,8 +374,8 @@ impl Reader {
     }
 
     fn str(&mut self, len: usize) -> Result<Value, DecodeError> {
-        let bytes = self.take(len)?;
-        Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        let range = self.advance(len)?;
+        Ok(Value::String(String::from_utf8_lossy(&self.data[range]).into_owned()))
     }
 
     fn ext(&mut self, ty: i64, len: usize) -> Result<Value, DecodeError> {
