@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 
 const TOKENS: TableDefinition<&str, &str> = TableDefinition::new("instance_tokens");
 const INSTANCES: TableDefinition<&str, &str> = TableDefinition::new("token_instances");
@@ -79,9 +81,18 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// A write transaction that is on disk once its commit returns (redb's default, stated here
+    /// because the HTTP API answers 2xx only after that commit).
+    fn begin_durable(&self) -> Result<WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(StoreError::db)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(StoreError::db)?;
+        Ok(txn)
+    }
+
     /// Gives `instance` the token `token`, replacing the one it had.
     pub fn put(&self, instance: &str, token: &str) -> Result<PutOutcome, StoreError> {
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let txn = self.begin_durable()?;
         let outcome = Self::put_in(&txn, instance, token);
         match outcome {
             Ok(PutOutcome::Created | PutOutcome::Replaced { .. }) => {
@@ -125,7 +136,7 @@ impl Store {
 
     /// Removes `instance`'s token; returns it, or `None` if the instance was unknown.
     pub fn remove(&self, instance: &str) -> Result<Option<String>, StoreError> {
-        let txn = self.db.begin_write().map_err(StoreError::db)?;
+        let txn = self.begin_durable()?;
         let old = {
             let mut tokens = txn.open_table(TOKENS).map_err(StoreError::db)?;
             let mut instances = txn.open_table(INSTANCES).map_err(StoreError::db)?;
