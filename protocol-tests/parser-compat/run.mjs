@@ -11,6 +11,9 @@
 //   become U+FFFD, as the Rust codec decodes them) and `"lossy":true` says so; an
 //   EVENT or ACK without data is given `[]`, as the Rust codec decodes it.
 // encode: `{"frames":[["t",text],["b",hex],...]}`.
+// encode-v4: the same corpus through socket.io-parser 3.3.6 (protocol v4), the
+//   packet prepared as a socket.io 2.x server does (BINARY_EVENT/BINARY_ACK chosen
+//   by the caller, a `{message, data}` CONNECT_ERROR sent as `data || message`).
 // msgpack-encode: the same corpus through socket.io-msgpack-parser: `{"frame":hex}`,
 //   the packet object's keys in the order the reference server builds them.
 // msgpack-decode: `{"frame":hex}` cases: the packet as for decode, or `{"error"}`.
@@ -18,7 +21,10 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Encoder, Decoder } from "socket.io-parser";
 
-const msgpackParser = createRequire(import.meta.url)("socket.io-msgpack-parser");
+const require = createRequire(import.meta.url);
+const msgpackParser = require("socket.io-msgpack-parser");
+// socket.io-parser 3.3.6, protocol v4, as socket.io 2.x servers and clients use it.
+const parserV4 = require("socket.io-client-v2/node_modules/socket.io-parser");
 
 const [mode, file] = process.argv.slice(2);
 const cases = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l));
@@ -96,6 +102,30 @@ function runEncode(c) {
   return { frames };
 }
 
+function hasBinary(v) {
+  if (Buffer.isBuffer(v)) return true;
+  if (Array.isArray(v)) return v.some(hasBinary);
+  if (v && typeof v === "object") return Object.keys(v).some((k) => hasBinary(v[k]));
+  return false;
+}
+
+function runEncodeV4(c) {
+  const packet = { type: c.type, nsp: c.nsp };
+  if (c.id !== undefined) packet.id = c.id;
+  if (c.data !== undefined) packet.data = revive(c.data);
+  if ((c.type === 2 || c.type === 3) && hasBinary(packet.data)) packet.type += 3;
+  const d = packet.data;
+  if (c.type === 4 && d && typeof d === "object" && !Array.isArray(d) && typeof d.message === "string"
+      && Object.keys(d).every((k) => k === "message" || k === "data")) {
+    packet.data = d.data || d.message;
+  }
+  let frames;
+  new parserV4.Encoder().encode(packet, (out) => (frames = out));
+  return {
+    frames: frames.map((f) => (typeof f === "string" ? ["t", f] : ["b", Buffer.from(f).toString("hex")])),
+  };
+}
+
 function describePacket(p) {
   const out = { type: p.type, nsp: describe(p.nsp) };
   if (p.id !== undefined) out.id = String(p.id);
@@ -127,7 +157,7 @@ function runMsgpackDecode(c) {
   return lossy ? { packet: described, lossy } : { packet: described };
 }
 
-const modes = { decode: runDecode, encode: runEncode, "msgpack-encode": runMsgpackEncode, "msgpack-decode": runMsgpackDecode };
+const modes = { decode: runDecode, encode: runEncode, "encode-v4": runEncodeV4, "msgpack-encode": runMsgpackEncode, "msgpack-decode": runMsgpackDecode };
 const run = modes[mode];
 const out = cases.map((c) => JSON.stringify(run(c))).join("\n");
 process.stdout.write(out + "\n");
