@@ -8,7 +8,9 @@ use bytes::Bytes;
 use engineio::{Packet, ProtocolVersion, payload, payload_v3};
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -16,7 +18,10 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    files.iter().map(|p| std::fs::read(p).unwrap_or_default()).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read(p).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -25,7 +30,11 @@ fn packet_corpus() {
         for protocol in [ProtocolVersion::V4, ProtocolVersion::V3] {
             if let Ok(packet) = Packet::decode_ws_text(&data, protocol) {
                 let text = packet.to_text(protocol);
-                assert_eq!(Packet::decode_text(&text, protocol).ok(), Some(packet), "{text:?}");
+                assert_eq!(
+                    Packet::decode_text(&text, protocol).ok(),
+                    Some(packet),
+                    "{text:?}"
+                );
             }
             let _ = Packet::decode_ws_binary(Bytes::from(data.clone()), protocol);
         }

@@ -149,8 +149,16 @@ fn js_float(x: f64, out: &mut impl fmt::Write) -> fmt::Result {
     let k = (first.len() + rest.len()) as i32;
     // n is the position of the decimal point relative to the digits.
     let n = exp + 1;
-    let digit = |i: i32| if i == 0 { first } else { &rest[i as usize - 1..i as usize] };
-    let digits = |out: &mut dyn fmt::Write, from: i32, to: i32| (from..to).try_for_each(|i| out.write_str(digit(i)));
+    let digit = |i: i32| {
+        if i == 0 {
+            first
+        } else {
+            &rest[i as usize - 1..i as usize]
+        }
+    };
+    let digits = |out: &mut dyn fmt::Write, from: i32, to: i32| {
+        (from..to).try_for_each(|i| out.write_str(digit(i)))
+    };
 
     if k <= n && n <= 21 {
         digits(out, 0, k)?;
@@ -190,7 +198,10 @@ impl StackStr {
 impl fmt::Write for StackStr {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
-        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }

@@ -157,6 +157,9 @@ pub fn decode(data: Bytes, limits: &Limits) -> Result<Packet, DecodeError> {
 fn whole_u64(v: &Value) -> Option<u64> {
     let n = v.as_number().filter(|n| n.is_integer())?;
     let f = n.as_f64();
-    n.as_u64()
-        .or_else(|| (0.0..18_446_744_073_709_551_616.0).contains(&f).then_some(f as u64))
+    n.as_u64().or_else(|| {
+        (0.0..18_446_744_073_709_551_616.0)
+            .contains(&f)
+            .then_some(f as u64)
+    })
 }

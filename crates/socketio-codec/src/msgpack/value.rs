@@ -184,7 +184,10 @@ impl Reader {
     /// The range of the next `n` bytes, consumed.
     fn advance(&mut self, n: usize) -> Result<std::ops::Range<usize>, DecodeError> {
         let start = self.pos;
-        let end = start.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| self.error())?;
+        let end = start
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or_else(|| self.error())?;
         self.pos = end;
         Ok(start..end)
     }
@@ -198,7 +201,9 @@ impl Reader {
 
     fn uint(&mut self, n: usize) -> Result<u64, DecodeError> {
         let range = self.advance(n)?;
-        Ok(self.data[range].iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self.data[range]
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     /// A signed integer of `n` bytes.
@@ -375,7 +380,9 @@ impl Reader {
 
     fn str(&mut self, len: usize) -> Result<Value, DecodeError> {
         let range = self.advance(len)?;
-        Ok(Value::String(String::from_utf8_lossy(&self.data[range]).into_owned()))
+        Ok(Value::String(
+            String::from_utf8_lossy(&self.data[range]).into_owned(),
+        ))
     }
 
     fn ext(&mut self, ty: i64, len: usize) -> Result<Value, DecodeError> {
