@@ -216,3 +216,14 @@ fn depth_limit_accepts_a_thousand_levels() {
     let huge = format!("2[\"deep\",{}", "[".repeat(1_000_000));
     assert_eq!(err(&huge), DecodeError::NestingTooDeep { max: 1024 });
 }
+
+#[test]
+fn attachments_are_shared_not_copied() {
+    let mut d = decoder();
+    let text = Bytes::from_static(br#"51-["f",{"_placeholder":true,"num":0}]"#);
+    assert_eq!(d.decode_text(text), Ok(None));
+    let frame = Bytes::from(vec![9u8; 4096]);
+    let packet = d.decode_binary(frame.clone()).ok().flatten();
+    let shared = packet.as_ref().and_then(|p| p.args().first()).and_then(Value::as_bytes);
+    assert_eq!(shared.map(|b| b.as_ptr()), Some(frame.as_ptr()));
+}
