@@ -339,7 +339,19 @@ impl Engine {
     /// paths outside [`EngineConfig::path`].
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         loop {
-            let (stream, remote) = listener.accept().await?;
+            let (stream, remote) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it
+                    // was accepted: the listener itself is fine, so wait a
+                    // little and go on rather than stop serving everyone.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            // Small frames go out at once, as Node's HTTP server does by default.
+            let _ = stream.set_nodelay(true);
             let engine = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {

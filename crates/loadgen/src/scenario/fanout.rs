@@ -1,0 +1,218 @@
+//! Broadcast fan-out: N receivers on `/`, one emitter whose every `bcast` the
+//! server sends to all the others. Ceiling mode keeps a window of broadcasts in
+//! flight (each acked by the server once queued) and reports deliveries per
+//! second from the first send to the last delivery; rate mode sends at a fixed
+//! pace and reports delivery latency. Every receiver checks that sequence
+//! numbers arrive complete and in order.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{Ctx, cpu_now, open_many, result};
+use crate::client::{self, Ws};
+use crate::frames::{self, Frame};
+use crate::stats::{Clock, Latencies};
+
+/// What one receiver saw.
+#[derive(Debug, Default)]
+struct Seen {
+    received: u64,
+    out_of_order: u64,
+    last: Option<Instant>,
+    lat: Latencies,
+}
+
+pub(crate) async fn run(
+    ctx: &Ctx,
+    receivers: usize,
+    seconds: u64,
+    rate: u64,
+    window: usize,
+) -> io::Result<Value> {
+    let sockets = open_many(ctx, 0, receivers).await?;
+    let mut emitter = open_many(ctx, receivers, 1).await?.remove(0);
+    let clock = Clock::start();
+    // The total sent, once the emitter is done: receivers stop when they have it all.
+    let (total_tx, total_rx) = watch::channel(None::<u64>);
+    let sample_every = (receivers as u64 / 100).max(1);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, ws) in sockets.into_iter().enumerate() {
+        set.spawn(receive(ws, clock, total_rx.clone(), i as u64, sample_every));
+    }
+    let cpu = cpu_now(ctx);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let sent = if rate == 0 {
+        emit_window(&mut emitter, clock, deadline, window).await?
+    } else {
+        emit_rate(&mut emitter, clock, deadline, rate).await?
+    };
+    let _ = total_tx.send(Some(sent));
+
+    let mut lat = Latencies::default();
+    let (mut delivered, mut disorder, mut incomplete, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut last = started;
+    while let Some(r) = set.join_next().await {
+        match r.map_err(io::Error::other)? {
+            Ok(seen) => {
+                delivered += seen.received;
+                disorder += seen.out_of_order;
+                incomplete += u64::from(seen.received < sent);
+                last = last.max(seen.last.unwrap_or(started));
+                lat.merge(seen.lat);
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    let span = last.duration_since(started).as_secs_f64().max(1e-9);
+    let per_s = delivered as f64 / span;
+    let [p50, p99, p999] = lat.percentiles();
+    let expected = sent * receivers as u64;
+    eprintln!(
+        "fanout to {receivers}{}: {sent} broadcasts, {per_s:.0} deliveries/s, p50 {p50} us, p99 {p99} us; lost {}, out of order {disorder}, receivers incomplete {incomplete}, errors {errors}",
+        if rate > 0 { format!(" at {rate}/s") } else { String::new() },
+        expected.saturating_sub(delivered)
+    );
+    Ok(result(
+        ctx,
+        "fanout",
+        cpu,
+        json!({
+            "receivers": receivers, "rate": rate, "seconds": seconds, "window": window,
+            "broadcasts": sent, "deliveries": delivered, "expected": expected,
+            "deliveries_per_s": per_s, "drain_s": span,
+            "p50_us": p50, "p99_us": p99, "p999_us": p999,
+            "lost": expected.saturating_sub(delivered), "out_of_order": disorder,
+            "receiver_errors": errors,
+        }),
+    ))
+}
+
+async fn receive(
+    mut ws: Ws,
+    clock: Clock,
+    mut total: watch::Receiver<Option<u64>>,
+    index: u64,
+    sample_every: u64,
+) -> io::Result<Seen> {
+    let mut seen = Seen::default();
+    let mut expected = 0u64;
+    loop {
+        if let Some(t) = *total.borrow() {
+            if seen.received >= t {
+                return Ok(seen);
+            }
+        }
+        let text = tokio::select! {
+            text = client::next_text(&mut ws) => text?,
+            changed = total.changed() => {
+                if changed.is_err() {
+                    return Ok(seen);
+                }
+                // Give stragglers a bounded time once the emitter is done.
+                let t = total.borrow().unwrap_or(0);
+                return drain(ws, clock, seen, expected, t, index, sample_every).await;
+            }
+        };
+        on_frame(&mut ws, &text, clock, &mut seen, &mut expected, index, sample_every).await?;
+    }
+}
+
+async fn drain(
+    mut ws: Ws,
+    clock: Clock,
+    mut seen: Seen,
+    mut expected: u64,
+    total: u64,
+    index: u64,
+    sample_every: u64,
+) -> io::Result<Seen> {
+    let end = Instant::now() + Duration::from_secs(60);
+    while seen.received < total {
+        match tokio::time::timeout_at(end.into(), client::next_text(&mut ws)).await {
+            Ok(text) => {
+                let text = text?;
+                on_frame(&mut ws, &text, clock, &mut seen, &mut expected, index, sample_every).await?;
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(seen)
+}
+
+async fn on_frame(
+    ws: &mut Ws,
+    text: &str,
+    clock: Clock,
+    seen: &mut Seen,
+    expected: &mut u64,
+    index: u64,
+    sample_every: u64,
+) -> io::Result<()> {
+    match frames::parse(text) {
+        Frame::Broadcast { seq, t } => {
+            if seq != *expected {
+                seen.out_of_order += 1;
+            }
+            *expected = seq + 1;
+            seen.received += 1;
+            seen.last = Some(Instant::now());
+            if (seq + index) % sample_every == 0 {
+                seen.lat.record(clock.since_us(t));
+            }
+        }
+        Frame::Ping => client::send(ws, "3").await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Ceiling: keeps `window` broadcasts unacknowledged until the deadline.
+async fn emit_window(ws: &mut Ws, clock: Clock, deadline: Instant, window: usize) -> io::Result<u64> {
+    let mut seq = 0u64;
+    let mut in_flight = 0usize;
+    loop {
+        while in_flight < window && Instant::now() < deadline {
+            client::send(ws, frames::bcast(seq, seq, clock.now_us())).await?;
+            seq += 1;
+            in_flight += 1;
+        }
+        if in_flight == 0 {
+            return Ok(seq);
+        }
+        let text = client::next_text(ws).await?;
+        match frames::parse(&text) {
+            Frame::Ack { .. } => in_flight -= 1,
+            Frame::Ping => client::send(ws, "3").await?,
+            _ => {}
+        }
+    }
+}
+
+/// Fixed rate: one broadcast every `1/rate` s until the deadline.
+async fn emit_rate(ws: &mut Ws, clock: Clock, deadline: Instant, rate: u64) -> io::Result<u64> {
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            at = tick.tick() => {
+                if at.into_std() >= deadline {
+                    break;
+                }
+                client::send(ws, frames::bcast(seq, seq, clock.now_us())).await?;
+                seq += 1;
+            }
+            text = client::next_text(ws) => {
+                let text = text?;
+                if frames::parse(&text) == Frame::Ping {
+                    client::send(ws, "3").await?;
+                }
+            }
+        }
+    }
+    Ok(seq)
+}
