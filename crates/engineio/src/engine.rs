@@ -308,8 +308,8 @@ impl Engine {
         let handshake = Arc::new(Handshake {
             protocol,
             transport,
-            headers: req.headers().clone(),
-            uri: req.uri().clone(),
+            headers: owned_headers(req.headers()),
+            uri: owned_uri(req.uri()),
             remote_addr: remote,
             issued: SystemTime::now(),
             secure,
@@ -376,6 +376,28 @@ impl Engine {
             });
         }
     }
+}
+
+/// A copy of the request headers in allocations of their own. hyper's header
+/// values are slices of its 8 KiB connection read buffer: a plain clone kept for
+/// the life of the session would keep that whole buffer alive with it.
+fn owned_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut copy =
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        // Standard names are static; a custom one may be a slice of the buffer too.
+        let name =
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        out.append(name, copy);
+    }
+    out
+}
+
+/// A copy of the request URI that shares no buffer with hyper (see [`owned_headers`]).
+fn owned_uri(uri: &http::Uri) -> http::Uri {
+    uri.to_string().parse().unwrap_or_else(|_| uri.clone())
 }
 
 /// A session id like the reference's: 15 random bytes, URL-safe base64 (20 chars).

@@ -56,5 +56,9 @@ async fn serve(port: u16) -> std::io::Result<()> {
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
-    io.serve(listener).await
+    // Exits cleanly on Ctrl-C, so that profilers (valgrind, perf) write their output.
+    tokio::select! {
+        served = io.serve(listener) => served,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
 }
