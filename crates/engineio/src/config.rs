@@ -236,7 +236,7 @@ impl Default for EngineConfig {
             max_buffered_bytes: 16 * 1024 * 1024,
             incoming_queue: 1024,
             close_timeout: Duration::from_secs(30),
-            ws_read_buffer: 4096,
+            ws_read_buffer: 1024,
             ws_write_buffer: 4096,
         }
     }

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
-
 use crate::config::{ProtocolVersion, TransportKind};
 use crate::handshake::Handshake;
 use crate::packet::Message;
@@ -27,17 +25,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(
-        handle: Arc<SessionHandle>,
-        handshake: Arc<Handshake>,
-        rx: mpsc::Receiver<Message>,
-    ) -> Self {
+    pub(crate) fn new(handle: Arc<SessionHandle>, handshake: Arc<Handshake>) -> Self {
         Connection {
             handshake,
             sender: Sender {
                 handle: handle.clone(),
             },
-            receiver: Receiver { handle, rx },
+            receiver: Receiver { handle },
         }
     }
 
@@ -135,18 +129,24 @@ impl Sender {
 #[derive(Debug)]
 pub struct Receiver {
     handle: Arc<SessionHandle>,
-    rx: mpsc::Receiver<Message>,
 }
 
 impl Receiver {
     /// The next message; `None` once the session is closed and every message
     /// received before was returned.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.rx.recv().await
+        self.handle.next_inbound().await
     }
 
     /// Why the session closed, once it has.
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.handle.closed.get().copied()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // Nothing reads any more: the transports must not wait for room.
+        self.handle.drop_receiver();
     }
 }

@@ -289,7 +289,7 @@ impl Engine {
             jsonp: query.jsonp.clone(),
             b64: query.b64,
         };
-        let (handle, rx) = SessionHandle::new(
+        let handle = SessionHandle::new(
             sid.clone(),
             machine,
             flags,
@@ -314,7 +314,7 @@ impl Engine {
             issued: SystemTime::now(),
             secure,
         });
-        let connection = Connection::new(handle.clone(), handshake, rx);
+        let connection = Connection::new(handle.clone(), handshake);
 
         let res = match (transport, on_upgrade) {
             (TransportKind::Websocket, Some(up)) => {

@@ -232,12 +232,11 @@ async fn post(
 
     let decoded = decode_post(&handle, &body, binary);
     let now = Instant::now();
-    let (messages, inbound) = handle.with(|inner| {
-        let mut messages = Vec::new();
+    handle.with(|inner| {
         for packet in decoded.packets {
             tracing::trace!(sid = %handle.sid, ?packet, "received over polling");
             if let Some(m) = inner.machine.on_packet(Channel::Primary, packet, now) {
-                messages.push(m);
+                handle.deliver(inner, m);
             }
             if inner.machine.is_closing() {
                 break;
@@ -247,15 +246,9 @@ async fn post(
             tracing::debug!(sid = %handle.sid, error = %e, "bad polling payload");
             inner.machine.on_parse_error(Channel::Primary);
         }
-        (messages, SessionHandle::inbound(inner))
     });
-    if let Some(tx) = inbound {
-        for m in messages {
-            if tx.send(m).await.is_err() {
-                break;
-            }
-        }
-    }
+    // The answer waits while the application is behind, which holds the client's next POST.
+    handle.wait_for_room().await;
     // Released only now so that the messages of consecutive POSTs stay in order.
     handle.with(|inner| inner.post_active = false);
 

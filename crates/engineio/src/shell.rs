@@ -7,11 +7,12 @@
 //! tasks that have something to write, re-arm the timer, and, once the session
 //! is closed, release everything and leave the session table.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Instant;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 use crate::config::{ProtocolVersion, TransportKind};
 use crate::engine::EngineInner;
@@ -44,7 +45,12 @@ pub(crate) struct Inner {
     pub(crate) post_active: bool,
     pub(crate) primary_ws: Option<WsLink>,
     pub(crate) probe_ws: Option<WsLink>,
-    inbound: Option<mpsc::Sender<Message>>,
+    /// Received messages the application has not taken yet. A plain queue under
+    /// the session's lock rather than a channel: a channel costs every idle
+    /// session about 2 KiB before its first message.
+    inbound: VecDeque<Message>,
+    /// The application dropped its receiver: messages are discarded.
+    receiver_gone: bool,
     armed: Option<Instant>,
     finalized: bool,
 }
@@ -57,6 +63,12 @@ pub(crate) struct SessionHandle {
     pub(crate) polling: PollingFlags,
     inner: Mutex<Inner>,
     timer: Notify,
+    /// Wakes the application's [`crate::Receiver`]: a message arrived, or the session closed.
+    readable: Notify,
+    /// Wakes a transport waiting for room in `inbound`.
+    room: Notify,
+    /// How many messages `inbound` holds before the transports stop reading.
+    incoming_queue: usize,
     pub(crate) closed: OnceLock<CloseReason>,
     engine: Weak<EngineInner>,
 }
@@ -70,16 +82,15 @@ pub(crate) fn next_ws_id() -> u64 {
 }
 
 impl SessionHandle {
-    /// Wraps a new session; returns the handle and the application's receiving end.
+    /// Wraps a new session.
     pub(crate) fn new(
         sid: Arc<str>,
         machine: Session,
         polling: PollingFlags,
         incoming_queue: usize,
         engine: Weak<EngineInner>,
-    ) -> (Arc<SessionHandle>, mpsc::Receiver<Message>) {
-        let (tx, rx) = mpsc::channel(incoming_queue.max(1));
-        let handle = Arc::new(SessionHandle {
+    ) -> Arc<SessionHandle> {
+        Arc::new(SessionHandle {
             sid,
             protocol: machine.protocol(),
             polling,
@@ -89,15 +100,18 @@ impl SessionHandle {
                 post_active: false,
                 primary_ws: None,
                 probe_ws: None,
-                inbound: Some(tx),
+                inbound: VecDeque::new(),
+                receiver_gone: false,
                 armed: None,
                 finalized: false,
             }),
             timer: Notify::new(),
+            readable: Notify::new(),
+            room: Notify::new(),
+            incoming_queue: incoming_queue.max(1),
             closed: OnceLock::new(),
             engine,
-        });
-        (handle, rx)
+        })
     }
 
     /// Locks the session state. A poisoned lock means a panic while holding it
@@ -114,9 +128,67 @@ impl SessionHandle {
         r
     }
 
-    /// The sender for messages to the application, while the session is open.
-    pub(crate) fn inbound(inner: &Inner) -> Option<mpsc::Sender<Message>> {
-        inner.inbound.clone()
+    /// Hands a received message to the application. Called under the lock, in
+    /// the same step that decoded it, so that messages received before a close
+    /// are still delivered after it.
+    pub(crate) fn deliver(&self, inner: &mut Inner, msg: Message) {
+        if inner.receiver_gone {
+            return;
+        }
+        inner.inbound.push_back(msg);
+        // One consumer: a stored permit covers a receiver that is not waiting yet.
+        self.readable.notify_one();
+    }
+
+    /// Waits while the application is `incoming_queue` messages behind; the
+    /// transport does not read meanwhile. Returns at once on a closed session.
+    pub(crate) async fn wait_for_room(&self) {
+        loop {
+            {
+                let inner = self.lock();
+                if inner.finalized
+                    || inner.receiver_gone
+                    || inner.inbound.len() < self.incoming_queue
+                {
+                    return;
+                }
+            }
+            // A permit stored by a `recv` between the check and here is not lost.
+            self.room.notified().await;
+        }
+    }
+
+    /// The next received message; `None` once the session is closed and every
+    /// message received before was taken.
+    pub(crate) async fn next_inbound(&self) -> Option<Message> {
+        loop {
+            {
+                let mut inner = self.lock();
+                if let Some(msg) = inner.inbound.pop_front() {
+                    if inner.inbound.len() + 1 >= self.incoming_queue {
+                        self.room.notify_one();
+                    }
+                    if inner.inbound.is_empty() && inner.inbound.capacity() > 64 {
+                        // A burst is over: give its memory back.
+                        inner.inbound.shrink_to(8);
+                    }
+                    return Some(msg);
+                }
+                if inner.finalized {
+                    return None;
+                }
+            }
+            self.readable.notified().await;
+        }
+    }
+
+    /// The application dropped its receiver: nothing will read the queue again.
+    pub(crate) fn drop_receiver(&self) {
+        let mut inner = self.lock();
+        inner.receiver_gone = true;
+        inner.inbound = VecDeque::new();
+        self.room.notify_waiters();
+        self.room.notify_one();
     }
 
     /// Applies the machine's outputs to the IO handles.
@@ -159,10 +231,13 @@ impl SessionHandle {
         }
         inner.finalized = true;
         tracing::debug!(sid = %self.sid, reason = reason.as_str(), "session closed");
-        // The reason is set before the inbound channel closes, so a receiver
-        // that sees the end always finds it.
+        // The reason is set before the receiver can see the end, so that it
+        // always finds it.
         let _ = self.closed.set(reason);
-        inner.inbound = None;
+        self.readable.notify_one();
+        // Every waiting transport, and a permit for one about to wait.
+        self.room.notify_waiters();
+        self.room.notify_one();
         self.timer.notify_one();
         if let Some(engine) = self.engine.upgrade() {
             if inner.machine.overflowed() {

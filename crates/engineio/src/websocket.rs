@@ -265,24 +265,20 @@ async fn on_read(handle: &SessionHandle, id: u64, msg: Option<Result<WsMessage, 
         };
     };
     let now = Instant::now();
-    let (message, inbound) = handle.with(|inner| {
-        let message = match decoded {
-            Ok(packet) => {
-                tracing::trace!(sid = %handle.sid, ?packet, ?channel, "received over WebSocket");
-                inner.machine.on_packet(channel, packet, now)
+    handle.with(|inner| match decoded {
+        Ok(packet) => {
+            tracing::trace!(sid = %handle.sid, ?packet, ?channel, "received over WebSocket");
+            if let Some(m) = inner.machine.on_packet(channel, packet, now) {
+                handle.deliver(inner, m);
             }
-            Err(e) => {
-                tracing::debug!(sid = %handle.sid, error = %e, "bad WebSocket packet");
-                inner.machine.on_parse_error(channel);
-                None
-            }
-        };
-        (message, SessionHandle::inbound(inner))
+        }
+        Err(e) => {
+            tracing::debug!(sid = %handle.sid, error = %e, "bad WebSocket packet");
+            inner.machine.on_parse_error(channel);
+        }
     });
-    if let (Some(m), Some(tx)) = (message, inbound) {
-        // Waits while the application is behind: the socket is not read meanwhile.
-        let _ = tx.send(m).await;
-    }
+    // Waits while the application is behind: the socket is not read meanwhile.
+    handle.wait_for_room().await;
     Read::Continue
 }
 

@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use engineio::{CookieConfig, CorsConfig, CorsOrigins, Engine, EngineConfig, Message, TransportKind};
+use engineio::{
+    CookieConfig, CorsConfig, CorsOrigins, Engine, EngineConfig, Message, TransportKind,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -42,9 +44,18 @@ impl Res {
 }
 
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`).
-async fn http(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Res {
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Res {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -79,19 +90,26 @@ fn open_sid(body: &str) -> String {
 #[tokio::test]
 async fn access_check_refuses_with_403_and_its_message() {
     let addr = start(EngineConfig {
-        allow_request: Some(std::sync::Arc::new(|parts: &http::request::Parts, _| {
-            match parts.headers.get("x-token") {
+        allow_request: Some(std::sync::Arc::new(
+            |parts: &http::request::Parts, _| match parts.headers.get("x-token") {
                 Some(v) if v == "good" => Ok(()),
                 _ => Err("no token".to_owned()),
-            }
-        })),
+            },
+        )),
         ..EngineConfig::default()
     })
     .await;
     let refused = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[], "").await;
     assert_eq!(refused.status, 403);
     assert_eq!(refused.body, r#"{"code":4,"message":"no token"}"#);
-    let allowed = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[("x-token", "good")], "").await;
+    let allowed = http(
+        addr,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &[("x-token", "good")],
+        "",
+    )
+    .await;
     assert_eq!(allowed.status, 200);
     assert!(allowed.body.starts_with(r#"0{"sid":""#));
 }
@@ -126,21 +144,49 @@ async fn cors_echoes_a_listed_origin_with_credentials() {
         ..EngineConfig::default()
     })
     .await;
-    let ok = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[("origin", "https://app.example")], "").await;
-    assert_eq!(ok.header("access-control-allow-origin"), Some("https://app.example"));
+    let ok = http(
+        addr,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &[("origin", "https://app.example")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
     assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
-    let other = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[("origin", "https://evil.example")], "").await;
-    assert_ne!(other.header("access-control-allow-origin"), Some("https://evil.example"));
+    let other = http(
+        addr,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &[("origin", "https://evil.example")],
+        "",
+    )
+    .await;
+    assert_ne!(
+        other.header("access-control-allow-origin"),
+        Some("https://evil.example")
+    );
     let preflight = http(
         addr,
         "OPTIONS",
         "/engine.io/?EIO=4&transport=polling",
-        &[("origin", "https://app.example"), ("access-control-request-method", "POST")],
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
         "",
     )
     .await;
     assert_eq!(preflight.status, 204);
-    assert!(preflight.header("access-control-allow-methods").unwrap().contains("POST"));
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
 }
 
 #[tokio::test]
@@ -150,7 +196,14 @@ async fn transports_and_upgrades_follow_the_options() {
         ..EngineConfig::default()
     })
     .await;
-    let res = http(ws_only, "GET", "/engine.io/?EIO=4&transport=polling", &[], "").await;
+    let res = http(
+        ws_only,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &[],
+        "",
+    )
+    .await;
     assert_eq!(res.status, 400);
     assert_eq!(res.body, r#"{"code":0,"message":"Transport unknown"}"#);
 
@@ -159,7 +212,14 @@ async fn transports_and_upgrades_follow_the_options() {
         ..EngineConfig::default()
     })
     .await;
-    let res = http(no_upgrades, "GET", "/engine.io/?EIO=4&transport=polling", &[], "").await;
+    let res = http(
+        no_upgrades,
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &[],
+        "",
+    )
+    .await;
     assert!(res.body.contains(r#""upgrades":[]"#), "{}", res.body);
 }
 
@@ -191,7 +251,12 @@ async fn heartbeat_timings_are_advertised_in_whole_milliseconds() {
     })
     .await;
     let open = http(addr, "GET", "/engine.io/?EIO=4&transport=polling", &[], "").await;
-    assert!(open.body.contains(r#""pingInterval":1234,"pingTimeout":567,"#), "{}", open.body);
+    assert!(
+        open.body
+            .contains(r#""pingInterval":1234,"pingTimeout":567,"#),
+        "{}",
+        open.body
+    );
 }
 
 #[tokio::test]

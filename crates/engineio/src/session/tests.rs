@@ -107,10 +107,7 @@ fn v3_server_answers_pings_bare_and_times_out_on_silence() {
     assert_eq!(s.next_deadline(), Some(t0 + 500 * MS));
     let p = Packet::Ping(Bytes::from_static(b"x"));
     s.on_packet(Channel::Primary, p, t0 + 400 * MS);
-    assert_eq!(
-        s.take_ws().packets,
-        vec![Packet::Pong(Bytes::new())]
-    );
+    assert_eq!(s.take_ws().packets, vec![Packet::Pong(Bytes::new())]);
     assert_eq!(s.next_deadline(), Some(t0 + 900 * MS));
     s.on_timeout(t0 + 899 * MS);
     assert!(!s.is_closed());
