@@ -209,7 +209,9 @@ pub struct EngineConfig {
     /// How long a closing polling session waits for a GET to carry the close
     /// packet before it is dropped (30 s, as the reference).
     pub close_timeout: Duration,
-    /// WebSocket read buffer per connection, in bytes (4 KiB).
+    /// WebSocket read buffer per connection, in bytes (1 KiB). tungstenite
+    /// zero-fills all of it, so every idle connection pays for it in RSS; a
+    /// larger message grows the buffer for as long as it takes to read it.
     pub ws_read_buffer: usize,
     /// WebSocket write buffer per connection, in bytes (4 KiB).
     pub ws_write_buffer: usize,
