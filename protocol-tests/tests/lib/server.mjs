@@ -57,3 +57,17 @@ export async function startFixture({ allowEio3 = false } = {}) {
   }
   return startProcess(bin, flags);
 }
+
+/// Starts `feature-server` (ours, from FEATURE_SERVER, or the reference with
+/// TARGET=reference): rooms, broadcasts, middlewares, recovery, driven by events.
+export async function startFeatureServer({ recovery = false, allowEio3 = false } = {}) {
+  const flags = ["--port", "0", ...(recovery ? ["--recovery"] : []), ...(allowEio3 ? ["--allow-eio3"] : [])];
+  if (process.env.TARGET === "reference") {
+    return startProcess(process.execPath, [path.join(here, "../../reference/feature-server.mjs"), ...flags]);
+  }
+  const bin = process.env.FEATURE_SERVER;
+  if (!bin) {
+    throw new Error("FEATURE_SERVER is not set: run the suite with scripts/test, or set it to target/debug/feature-server");
+  }
+  return startProcess(bin, flags);
+}
