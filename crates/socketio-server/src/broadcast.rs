@@ -7,7 +7,7 @@ use socketio_codec::{Packet, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    ack::BroadcastAckError,
+    ack::BroadcastAckFuture,
     adapter::{BroadcastOptions, Room, SocketInfo},
     error::{EmitError, check_event_name},
     namespace::Namespace,
@@ -88,57 +88,29 @@ impl BroadcastOperator {
         Ok(())
     }
 
-    /// Emits an event that every addressed client acknowledges, and gathers the answers. Without a
-    /// [`timeout`](Self::timeout) it waits as long as it takes; with one, a missing answer is a
-    /// [`BroadcastAckError`] holding the answers that did arrive.
-    pub async fn emit_with_ack(
+    /// Emits an event that every addressed client acknowledges; await the result for their
+    /// answers. With a [`timeout`](Self::timeout) (counted from this call), a missing answer is a
+    /// [`BroadcastAckError`] holding the answers that did arrive; without one, the wait ends when
+    /// every recipient answered or left. Unlike the reference, which fails at once without a
+    /// timeout, no timeout means no limit.
+    pub fn emit_with_ack(
         &self,
         event: &str,
         args: Vec<Value>,
-    ) -> Result<Result<Vec<Vec<Value>>, BroadcastAckError>, EmitError> {
+    ) -> Result<BroadcastAckFuture, EmitError> {
         check_event_name(event)?;
         let id = self.nsp.0.ack_ids.fetch_add(1, Ordering::Relaxed);
         let packet = Packet::event(self.nsp.name(), event, args, Some(id));
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let expected = self
             .nsp
             .adapter()
             .broadcast_with_ack(packet, &self.opts, tx);
-        let deadline = self
-            .opts
-            .flags
-            .timeout
-            .map(|t| tokio::time::Instant::now() + t);
-        let sleep = async move {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(sleep);
-
-        let mut responses = Vec::new();
-        let expected = tokio::select! {
-            n = expected => n,
-            () = &mut sleep => return Ok(Err(BroadcastAckError { responses, expected: 0 })),
-        };
-        while responses.len() < expected {
-            tokio::select! {
-                answer = rx.recv() => match answer {
-                    Some(args) => responses.push(args),
-                    // Every recipient is gone: what did not come will not.
-                    None => break,
-                },
-                () = &mut sleep => break,
-            }
-        }
-        if responses.len() < expected {
-            return Ok(Err(BroadcastAckError {
-                responses,
-                expected,
-            }));
-        }
-        Ok(Ok(responses))
+        Ok(BroadcastAckFuture::new(
+            expected,
+            rx,
+            self.opts.flags.timeout,
+        ))
     }
 
     /// The addressed sockets, on every node.

@@ -58,11 +58,14 @@ impl ClientShared {
     }
 
     fn send_packet(&self, packet: &Packet) {
-        let encoded = packet.encode(self.version);
-        let text = std::iter::once(Message::Text(encoded.text));
+        self.send_encoded(&packet.encode(self.version));
+    }
+
+    fn send_encoded(&self, encoded: &socketio_codec::Encoded) {
+        let text = std::iter::once(Message::Text(encoded.text.clone()));
         let _ = self
             .sender
-            .send_all(text.chain(encoded.attachments.into_iter().map(Message::Binary)));
+            .send_all(text.chain(encoded.attachments.iter().cloned().map(Message::Binary)));
     }
 
     /// Every socket leaves for `reason`.
@@ -142,8 +145,10 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
             Ok(Some(packet)) => dispatch(&server, &client, packet).await,
             Ok(None) => {}
             Err(error) => {
+                // The reference closes the Engine.IO session on a packet its decoder refuses; the
+                // sockets see the session's own reason for a server-side close, `forced close`.
                 tracing::debug!(sid = %client.engine_sid, %error, "invalid packet, closing");
-                client.close(DisconnectReason::ParseError);
+                client.close(DisconnectReason::ForcedClose);
             }
         }
     }
@@ -188,7 +193,11 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
 /// Joins the client to namespace `name`: recovery, middlewares, CONNECT reply, connection handlers.
 async fn connect(server: &Arc<ServerInner>, client: &Arc<ClientShared>, name: &str, auth: Value) {
     let Some(nsp) = server.namespace_for(name, &auth) else {
-        client.send_packet(&Packet::connect_error(name, "Invalid namespace", None));
+        // The reference writes `{"message":"Invalid namespace"}` for every protocol, socket.io 2.x
+        // clients included (only middleware refusals are bare for them); the v5 encoding of a
+        // CONNECT_ERROR is exactly that object.
+        let refusal = Packet::connect_error(name, "Invalid namespace", None);
+        client.send_encoded(&refusal.encode(ProtocolVersion::V5));
         return;
     };
 

@@ -31,7 +31,7 @@ mod reason;
 mod server;
 mod socket;
 
-pub use ack::{AckError, AckResponder, BroadcastAckError};
+pub use ack::{AckError, AckFuture, AckResponder, BroadcastAckError, BroadcastAckFuture};
 pub use adapter::{Adapter, BroadcastFlags, BroadcastOptions, InMemoryAdapter, Room, Sid};
 pub use broadcast::BroadcastOperator;
 pub use config::{RecoveryConfig, ServerConfig};
@@ -40,7 +40,7 @@ pub use handshake::Handshake;
 pub use namespace::{Namespace, NamespaceRef, ParentNamespace};
 pub use reason::DisconnectReason;
 pub use server::Server;
-pub use socket::{AckFuture, Event, Socket};
+pub use socket::{Event, Socket};
 
 pub use engineio;
 pub use socketio_codec::{self as codec, Value};

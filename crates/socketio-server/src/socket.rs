@@ -3,13 +3,10 @@
 
 use std::{
     collections::HashMap,
-    future::{Future, IntoFuture},
-    pin::Pin,
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
 };
 
 use engineio::{Message, TransportKind};
@@ -17,7 +14,7 @@ use socketio_codec::{Encoded, Packet, PacketKind, ProtocolVersion, Value};
 use tokio::sync::oneshot;
 
 use crate::{
-    ack::{AckError, AckResponder, AckSlot, PendingAcks, wait_once},
+    ack::{AckFuture, AckResponder, AckSlot, PendingAcks},
     adapter::{BroadcastOptions, Room, SessionState, Sid},
     broadcast::BroadcastOperator,
     client::ClientShared,
@@ -264,12 +261,7 @@ impl Socket {
         let packet = Packet::event(self.namespace_name(), event, args, Some(id));
         self.notify_outgoing(&packet);
         self.send_packet(&packet);
-        Ok(AckFuture {
-            socket: self.clone(),
-            id,
-            rx,
-            timeout: None,
-        })
+        Ok(AckFuture::new(self.clone(), id, rx))
     }
 
     /// Joins a room.
@@ -344,6 +336,11 @@ impl Socket {
 
     pub(crate) fn register_ack(&self, id: u64, slot: AckSlot) {
         self.0.acks.insert(id, slot);
+    }
+
+    /// Stops waiting for an ack (its waiter gave up).
+    pub(crate) fn forget_ack(&self, id: u64) {
+        self.0.acks.remove(id);
     }
 
     pub(crate) fn notify_outgoing(&self, packet: &Packet) {
@@ -459,37 +456,5 @@ fn event_name_text(value: &Value) -> String {
     match value {
         Value::Number(n) => n.to_string(),
         other => format!("{other:?}"),
-    }
-}
-
-/// The pending acknowledgement of [`Socket::emit_with_ack`].
-#[derive(Debug)]
-pub struct AckFuture {
-    socket: Socket,
-    id: u64,
-    rx: oneshot::Receiver<Vec<Value>>,
-    timeout: Option<Duration>,
-}
-
-impl AckFuture {
-    /// Gives up after `timeout` with [`AckError::Timeout`].
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
-impl IntoFuture for AckFuture {
-    type Output = Result<Vec<Value>, AckError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let result = wait_once(self.rx, self.timeout).await;
-            if result.is_err() {
-                self.socket.0.acks.remove(self.id);
-            }
-            result
-        })
     }
 }
