@@ -7,8 +7,11 @@
 //! (see [`crate::EngineConfig::ws_read_buffer`]) because idle connections
 //! dominate real deployments.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
@@ -23,10 +26,11 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
+use crate::config::ProtocolVersion;
 use crate::engine::EngineInner;
 use crate::error::RequestError;
 use crate::http_util::EngineBody;
-use crate::packet::{Packet, WsFrame};
+use crate::packet::{Message, Packet, WsFrame};
 use crate::session::Channel;
 use crate::shell::{SessionHandle, WsLink, next_ws_id};
 
@@ -306,12 +310,8 @@ async fn write(ws: &mut Ws, handle: &SessionHandle, id: u64) -> Result<bool, ()>
     };
     if !packets.is_empty() {
         for packet in &packets {
-            let frame = match packet.to_ws_frame(handle.protocol) {
-                WsFrame::Text(t) => match Utf8Bytes::try_from(t) {
-                    Ok(t) => WsMessage::Text(t),
-                    Err(_) => continue,
-                },
-                WsFrame::Binary(b) => WsMessage::Binary(b),
+            let Some(frame) = ws_message(packet, handle.protocol) else {
+                continue;
             };
             ws.feed(frame).await.map_err(|_| ())?;
         }
@@ -319,4 +319,94 @@ async fn write(ws: &mut Ws, handle: &SessionHandle, id: u64) -> Result<bool, ()>
         tracing::trace!(sid = %handle.sid, packets = packets.len(), "written over WebSocket");
     }
     Ok(close)
+}
+
+thread_local! {
+    /// The last message framed on this thread: its data, the protocol, and the
+    /// frame. A broadcast hands the same `Bytes` to every recipient, and their
+    /// WebSocket tasks frame it one after another; with this, the `4` prefix is
+    /// written and the UTF-8 checked once per broadcast instead of once per
+    /// recipient. Holding a clone of the data keeps its address from being
+    /// reused while it is the key.
+    static LAST_FRAME: RefCell<Option<(Bytes, ProtocolVersion, WsMessage)>> =
+        const { RefCell::new(None) };
+}
+
+/// The WebSocket message for a packet; `None` for text that is not UTF-8,
+/// which the session never produces.
+fn ws_message(packet: &Packet, protocol: ProtocolVersion) -> Option<WsMessage> {
+    // v4 binary goes out as it is: nothing to build, nothing to remember.
+    let data = match packet {
+        Packet::Message(Message::Text(data)) => data,
+        Packet::Message(Message::Binary(data)) if protocol == ProtocolVersion::V3 => data,
+        _ => return build_ws_message(packet, protocol),
+    };
+    LAST_FRAME.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if let Some((seen, p, frame)) = last.as_ref()
+            && *p == protocol
+            && seen.as_ptr() == data.as_ptr()
+            && seen.len() == data.len()
+            && matches!(
+                (frame, packet),
+                (WsMessage::Text(_), Packet::Message(Message::Text(_)))
+                    | (WsMessage::Binary(_), Packet::Message(Message::Binary(_)))
+            )
+        {
+            return Some(frame.clone());
+        }
+        let frame = build_ws_message(packet, protocol)?;
+        *last = Some((data.clone(), protocol, frame.clone()));
+        Some(frame)
+    })
+}
+
+fn build_ws_message(packet: &Packet, protocol: ProtocolVersion) -> Option<WsMessage> {
+    match packet.to_ws_frame(protocol) {
+        WsFrame::Text(t) => Utf8Bytes::try_from(t).ok().map(WsMessage::Text),
+        WsFrame::Binary(b) => Some(WsMessage::Binary(b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_message_is_framed_once() {
+        let data = Bytes::from_static(b"hello");
+        let packet = Packet::Message(Message::Text(data.clone()));
+        let a = ws_message(&packet, ProtocolVersion::V4).unwrap();
+        let b = ws_message(&packet, ProtocolVersion::V4).unwrap();
+        assert_eq!(a, WsMessage::text("4hello"));
+        // The second frame is the first one shared, not a new copy.
+        match (&a, &b) {
+            (WsMessage::Text(x), WsMessage::Text(y)) => {
+                assert_eq!(x.as_str().as_ptr(), y.as_str().as_ptr())
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn same_bytes_as_binary_or_other_protocol_is_framed_anew() {
+        let data = Bytes::from_static(b"\x01\x02");
+        let text = ws_message(
+            &Packet::Message(Message::Text(data.clone())),
+            ProtocolVersion::V3,
+        )
+        .unwrap();
+        let binary = ws_message(
+            &Packet::Message(Message::Binary(data.clone())),
+            ProtocolVersion::V3,
+        )
+        .unwrap();
+        assert!(matches!(text, WsMessage::Text(_)));
+        assert_eq!(
+            binary,
+            WsMessage::Binary(Bytes::from_static(b"\x04\x01\x02"))
+        );
+        let v4 = ws_message(&Packet::Message(Message::Text(data)), ProtocolVersion::V4).unwrap();
+        assert_eq!(v4, WsMessage::text("4\x01\x02"));
+    }
 }

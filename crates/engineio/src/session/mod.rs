@@ -234,16 +234,16 @@ impl Session {
         if self.is_closing() {
             return Err(SendError::Closed);
         }
-        let msgs: Vec<Message> = msgs.into_iter().collect();
-        let size: usize = msgs.iter().map(Message::len).sum();
-        if self.outbox_bytes.saturating_add(size) > self.cfg.max_buffered_bytes {
+        // Queued first and checked after: over the limit, the session closes and
+        // its queue is dropped whole, so nothing of these messages goes out.
+        for msg in msgs {
+            self.push(Packet::Message(msg));
+        }
+        if self.outbox_bytes > self.cfg.max_buffered_bytes {
             // Never drop silently: the peer cannot keep up, so the session ends.
             self.overflowed = true;
             self.close_now(CloseReason::TransportError);
             return Err(SendError::Overflow);
-        }
-        for msg in msgs {
-            self.push(Packet::Message(msg));
         }
         Ok(())
     }
