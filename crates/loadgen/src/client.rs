@@ -86,6 +86,29 @@ pub(crate) async fn connect(target: &Target, n: usize) -> io::Result<Ws> {
     Ok(ws)
 }
 
+/// A WebSocket session connected to namespace `nsp` with an auth object
+/// (`40<nsp>,<auth>` sent, `40<nsp>,{...}` received).
+pub(crate) async fn connect_to(target: &Target, n: usize, nsp: &str, auth: &str) -> io::Result<Ws> {
+    let mut ws = websocket(target, n, "").await?;
+    let open = next_text(&mut ws).await?;
+    if !open.starts_with('0') {
+        return Err(io_err(format!("expected an open packet, got {open:?}")));
+    }
+    send(&mut ws, format!("40{nsp},{auth}")).await?;
+    loop {
+        let text = next_text(&mut ws).await?;
+        if text.starts_with("40") {
+            return Ok(ws);
+        }
+        if text.starts_with("44") {
+            return Err(io_err(format!("connection refused: {text}")));
+        }
+        if text.as_str() == "2" {
+            send(&mut ws, "3").await?;
+        }
+    }
+}
+
 /// Reads until `40{...}`, answering pings.
 pub(crate) async fn wait_connected(ws: &mut Ws) -> io::Result<()> {
     loop {

@@ -47,6 +47,19 @@ pub(crate) fn parse(text: &str) -> Frame {
     }
 }
 
+/// The `seq` and `t` numbers of a gateway event (`42<nsp>,["<event>",{...,"data":{"seq":S,"t":T}}]`).
+pub(crate) fn gateway_event(text: &str) -> Option<(u64, u64)> {
+    if !text.starts_with("42") {
+        return None;
+    }
+    let field = |name: &str| {
+        let at = text.find(name)? + name.len();
+        let (v, rest) = digits(&text.as_bytes()[at..]);
+        (rest.len() < text.len() - at).then_some(v)
+    };
+    Some((field("\"seq\":")?, field("\"t\":")?))
+}
+
 fn digits(b: &[u8]) -> (u64, &[u8]) {
     let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
     let v = b[..n]
@@ -78,6 +91,14 @@ mod tests {
         assert_eq!(parse("42[\"bcast\",7,99]"), Frame::Broadcast { seq: 7, t: 99 });
         assert_eq!(parse("42[\"other\",1]"), Frame::Other);
         assert_eq!(parse("3"), Frame::Other);
+    }
+
+    #[test]
+    fn gateway_events_are_read() {
+        let frame = r#"42/bench,["messages.upsert",{"event":"messages.upsert","instance":"bench","data":{"seq":12,"t":345}}]"#;
+        assert_eq!(gateway_event(frame), Some((12, 345)));
+        assert_eq!(gateway_event(r#"42/bench,["x",{"data":{}}]"#), None);
+        assert_eq!(gateway_event("40/bench,{}"), None);
     }
 
     #[test]

@@ -33,8 +33,20 @@ impl Conn {
         target: &str,
         body: &[u8],
     ) -> io::Result<(u16, Vec<u8>)> {
+        self.request_with(method, target, "Content-Type: text/plain;charset=UTF-8\r\n", body)
+            .await
+    }
+
+    /// A request with extra header lines (each ending in CRLF).
+    pub(crate) async fn request_with(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &str,
+        body: &[u8],
+    ) -> io::Result<(u16, Vec<u8>)> {
         let head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n",
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {}\r\n\r\n",
             body.len()
         );
         let mut out = head.into_bytes();

@@ -93,6 +93,22 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// The gateway flow: webhook events POSTed at a fixed rate to N clients of
+    /// one instance; latency from the POST to the last client's delivery.
+    Gateway {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Events per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
+        #[arg(long, default_value = "bench")]
+        instance: String,
+        /// The gateway's global key.
+        #[arg(long)]
+        apikey: String,
+    },
     /// Long-polling round trips: each session POSTs an echo and GETs its ack.
     Polling {
         #[arg(long, default_value_t = 100)]
@@ -143,6 +159,22 @@ fn main() {
             } => {
                 scenario::connect::run(&ctx, transport == Transport::Polling, concurrency, seconds)
                     .await
+            }
+            Scenario::Gateway {
+                clients,
+                seconds,
+                rate,
+                instance,
+                apikey,
+            } => {
+                let opts = scenario::gateway::GatewayOpts {
+                    clients,
+                    seconds,
+                    rate,
+                    instance,
+                    apikey,
+                };
+                scenario::gateway::run(&ctx, &opts).await
             }
             Scenario::Polling { clients, seconds } => {
                 scenario::polling::run(&ctx, clients, seconds).await
