@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use socketio_codec::{Decoder, Limits, ProtocolVersion};
+use socketio_codec::{Decoder, Limits, Packet, PacketKind, ProtocolVersion, Value, msgpack};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -92,15 +92,39 @@ fn msgpack_corpus_decodes_without_panic_and_re_encodes_stably() {
         max_depth: 64,
     };
     for (path, data) in corpus("socketio_msgpack") {
-        if let Ok(packet) = socketio_codec::msgpack::decode(Bytes::from(data), &limits) {
-            let encoded = socketio_codec::msgpack::encode(&packet);
-            let again = socketio_codec::msgpack::decode(encoded.clone(), &limits);
+        let Ok(packet) = msgpack::decode(Bytes::from(data), &limits) else {
+            continue;
+        };
+        let encoded = msgpack::encode(&packet);
+        let again = msgpack::decode(encoded.clone(), &limits);
+        assert!(again.is_ok(), "{}: {again:?}", path.display());
+        // Whole numbers past 2^53 change on the way, as in notepack (see the target).
+        if !has_big_whole_number(&packet) {
             assert_eq!(
-                again.map(|p| socketio_codec::msgpack::encode(&p)),
+                again.map(|p| msgpack::encode(&p)),
                 Ok(encoded),
                 "{}",
                 path.display()
             );
         }
     }
+}
+
+fn has_big_whole_number(packet: &Packet) -> bool {
+    let mut stack: Vec<&Value> = match &packet.kind {
+        PacketKind::Connect(Some(v)) | PacketKind::ConnectError(v) => vec![v],
+        PacketKind::Event(d) | PacketKind::Ack(d) => d.iter().collect(),
+        _ => vec![],
+    };
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Number(n) if n.is_integer() && n.as_f64().abs() >= 9_007_199_254_740_992.0 => {
+                return true;
+            }
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    false
 }
