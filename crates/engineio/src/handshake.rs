@@ -42,7 +42,7 @@ pub(crate) fn query_value(query: &str, key: &str) -> Option<String> {
 }
 
 /// Splits an `application/x-www-form-urlencoded` string into decoded pairs.
-pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|part| !part.is_empty())
@@ -55,7 +55,7 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
 
 /// Percent-decodes with `+` as a space; invalid escapes stay as written and
 /// invalid UTF-8 becomes U+FFFD, as `URLSearchParams` does.
-pub(crate) fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

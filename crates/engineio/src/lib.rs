@@ -49,7 +49,7 @@ pub use config::{
 pub use connection::{Closed, Connection, Receiver, Sender};
 pub use engine::Engine;
 pub use error::RequestError;
-pub use handshake::Handshake;
+pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;
 pub use packet::{Message, Packet, PacketError};
 pub use reason::CloseReason;
