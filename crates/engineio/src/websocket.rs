@@ -321,42 +321,50 @@ async fn write(ws: &mut Ws, handle: &SessionHandle, id: u64) -> Result<bool, ()>
     Ok(close)
 }
 
+/// How many recent messages [`ws_message`] remembers per thread: enough for the
+/// broadcasts that pile up in every recipient's queue when a server is busy.
+const FRAME_CACHE: usize = 32;
+
+/// A message framed recently: its data, the protocol, and the frame.
+type Framed = (Bytes, ProtocolVersion, WsMessage);
+
 thread_local! {
-    /// The last message framed on this thread: its data, the protocol, and the
-    /// frame. A broadcast hands the same `Bytes` to every recipient, and their
-    /// WebSocket tasks frame it one after another; with this, the `4` prefix is
-    /// written and the UTF-8 checked once per broadcast instead of once per
-    /// recipient. Holding a clone of the data keeps its address from being
-    /// reused while it is the key.
-    static LAST_FRAME: RefCell<Option<(Bytes, ProtocolVersion, WsMessage)>> =
-        const { RefCell::new(None) };
+    /// The last messages framed on this thread. A broadcast hands the same
+    /// `Bytes` to every recipient, and their WebSocket tasks frame them one
+    /// after another; with this, the `4` prefix is written and the UTF-8
+    /// checked once per broadcast instead of once per recipient. Holding a
+    /// clone of the data keeps its address from being reused while it is a key.
+    static RECENT_FRAMES: RefCell<(usize, Vec<Framed>)> = const { RefCell::new((0, Vec::new())) };
 }
 
 /// The WebSocket message for a packet; `None` for text that is not UTF-8,
 /// which the session never produces.
 fn ws_message(packet: &Packet, protocol: ProtocolVersion) -> Option<WsMessage> {
     // v4 binary goes out as it is: nothing to build, nothing to remember.
-    let data = match packet {
-        Packet::Message(Message::Text(data)) => data,
-        Packet::Message(Message::Binary(data)) if protocol == ProtocolVersion::V3 => data,
+    let (data, text) = match packet {
+        Packet::Message(Message::Text(data)) => (data, true),
+        Packet::Message(Message::Binary(data)) if protocol == ProtocolVersion::V3 => (data, false),
         _ => return build_ws_message(packet, protocol),
     };
-    LAST_FRAME.with(|cell| {
-        let mut last = cell.borrow_mut();
-        if let Some((seen, p, frame)) = last.as_ref()
-            && *p == protocol
-            && seen.as_ptr() == data.as_ptr()
-            && seen.len() == data.len()
-            && matches!(
-                (frame, packet),
-                (WsMessage::Text(_), Packet::Message(Message::Text(_)))
-                    | (WsMessage::Binary(_), Packet::Message(Message::Binary(_)))
-            )
-        {
+    RECENT_FRAMES.with(|cell| {
+        let (next, recent) = &mut *cell.borrow_mut();
+        let hit = recent.iter().find(|(seen, p, frame)| {
+            *p == protocol
+                && seen.as_ptr() == data.as_ptr()
+                && seen.len() == data.len()
+                && matches!(frame, WsMessage::Text(_)) == text
+        });
+        if let Some((_, _, frame)) = hit {
             return Some(frame.clone());
         }
         let frame = build_ws_message(packet, protocol)?;
-        *last = Some((data.clone(), protocol, frame.clone()));
+        let entry = (data.clone(), protocol, frame.clone());
+        if recent.len() < FRAME_CACHE {
+            recent.push(entry);
+        } else {
+            recent[*next] = entry;
+        }
+        *next = (*next + 1) % FRAME_CACHE;
         Some(frame)
     })
 }
@@ -386,6 +394,20 @@ mod tests {
             }
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn interleaved_broadcasts_are_each_framed_once() {
+        let frames = |p: &Packet| match ws_message(p, ProtocolVersion::V4).unwrap() {
+            WsMessage::Text(t) => t.as_str().as_ptr(),
+            _ => unreachable!(),
+        };
+        let a = Packet::Message(Message::text("first"));
+        let b = Packet::Message(Message::text("second"));
+        // One recipient's queue holds both; the next recipient's holds the same.
+        let (a1, b1) = (frames(&a), frames(&b));
+        let (a2, b2) = (frames(&a), frames(&b));
+        assert_eq!((a1, b1), (a2, b2));
     }
 
     #[test]
