@@ -112,6 +112,7 @@ io.on("connection", (socket) => {
     ack("ok");
     socket.disconnect(close);
   });
+  socket.on("shutdown", () => io.close());
   socket.on("close-transport", (ack) => {
     ack("ok");
     socket.conn.close();

@@ -14,6 +14,16 @@ after(() => server.stop());
 
 const call = (socket, ev, ...args) => socket.timeout(3000).emitWithAck(ev, ...args);
 
+/// The server-side disconnect reason of socket `id`, once the server has recorded it.
+async function reasonOf(observer, id) {
+  for (let i = 0; i < 20; i++) {
+    const reason = await call(observer, "reason-of", id);
+    if (reason !== null) return reason;
+    await sleep(50);
+  }
+  return null;
+}
+
 describe("connect middlewares", () => {
   for (const mode of ["websocket", "polling"]) {
     test(`a refusal is a CONNECT_ERROR with message and data (${mode})`, async () => {
@@ -91,7 +101,7 @@ describe("server-side disconnects", () => {
     await call(a, "disconnect-me", false);
     assert.deepEqual((await reason)[0], "io server disconnect");
     await sleep(50);
-    assert.equal(await call(b, "reason-of", id), "server namespace disconnect");
+    assert.equal(await reasonOf(b, id), "server namespace disconnect");
     b.disconnect();
   });
 
@@ -108,7 +118,7 @@ describe("server-side disconnects", () => {
     for (const r of reasons) assert.equal((await r)[0], "io server disconnect");
     await sleep(50);
     for (const id of ids) {
-      assert.equal(await call(observer, "reason-of", id), "server namespace disconnect");
+      assert.equal(await reasonOf(observer, id), "server namespace disconnect");
     }
     observer.disconnect();
   });
@@ -132,7 +142,7 @@ describe("server-side disconnects", () => {
     const id = a.id;
     a.disconnect();
     await sleep(100);
-    assert.equal(await call(b, "reason-of", id), "client namespace disconnect");
+    assert.equal(await reasonOf(b, id), "client namespace disconnect");
     b.disconnect();
   });
 
@@ -145,7 +155,7 @@ describe("server-side disconnects", () => {
       a.io.engine.close();
       assert.equal((await reason)[0], "forced close");
       await sleep(100);
-      assert.equal(await call(b, "reason-of", id), "transport close", mode);
+      assert.equal(await reasonOf(b, id), "transport close", mode);
       b.disconnect();
     }
   });
@@ -160,7 +170,7 @@ describe("server-side disconnects", () => {
     assert.equal((await reason)[0], "transport close");
     await once(a, "connect");
     assert.notEqual(a.id, id, "a new socket without recovery");
-    assert.equal(await call(b, "reason-of", id), "forced close");
+    assert.equal(await reasonOf(b, id), "forced close");
     a.disconnect();
     b.disconnect();
   });
@@ -174,8 +184,37 @@ describe("server-side disconnects", () => {
     const original = engine._sendPacket.bind(engine);
     engine._sendPacket = (type, ...rest) => (type === "pong" ? undefined : original(type, ...rest));
     await sleep(900);
-    assert.equal(await call(b, "reason-of", id), "ping timeout");
+    assert.equal(await reasonOf(b, id), "ping timeout");
     a.disconnect();
     b.disconnect();
+  });
+});
+
+describe("server shutdown", () => {
+  test("every socket leaves with server shutting down, without a DISCONNECT packet", async () => {
+    const own = await startFeatureServer();
+    try {
+      const a = client(own.url, "/", { transports: ["websocket"] });
+      const b = client(own.url, "/", { transports: ["polling"] });
+      await Promise.all([connected(a), connected(b)]);
+      const ids = [a.id, b.id];
+      const reasons = [once(a, "disconnect"), once(b, "disconnect")];
+      a.emit("shutdown");
+      // No DISCONNECT packet: the clients see the transport go (a WebSocket close, or a
+      // failed poll), and would reconnect.
+      for (const r of reasons) assert.match((await r)[0], /^transport (close|error)$/);
+      if (process.env.TARGET !== "reference") {
+        // Ours keeps accepting (the embedding application stops its listener); the reference
+        // closes its HTTP server too.
+        const observer = client(own.url);
+        await connected(observer);
+        for (const id of ids) {
+          assert.equal(await reasonOf(observer, id), "server shutting down");
+        }
+        observer.disconnect();
+      }
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -122,6 +122,19 @@ impl Server {
             .clone()
     }
 
+    /// The namespace `name` if it exists (static, or a child of a dynamic namespace that a client
+    /// already created), without creating it. Emit through this from outside a socket when the
+    /// name may belong to a dynamic namespace: [`of`](Self::of) would create a static namespace
+    /// with no handlers and no middlewares, which then shadows the dynamic one for that name.
+    pub fn namespace(&self, name: &str) -> Option<Namespace> {
+        self.0
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(normalize(name).as_str())
+            .cloned()
+    }
+
     /// A dynamic namespace: any name `matcher` accepts (given the name and the client's auth) becomes
     /// a child namespace when a client first connects to it.
     pub fn of_dynamic(
@@ -282,5 +295,63 @@ fn normalize(name: &str) -> String {
         name.to_owned()
     } else {
         format!("/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(key: &str, value: &str) -> Value {
+        Value::Object(vec![(key.to_owned(), Value::from(value))])
+    }
+
+    #[test]
+    fn namespace_matching() {
+        let io = Server::new(ServerConfig::default());
+        io.of("/static");
+        let parent = io.of_dynamic(|name, auth| {
+            name.starts_with("/dyn-") && auth.get("ok").and_then(Value::as_str) == Some("yes")
+        });
+        let yes = obj("ok", "yes");
+
+        // Static names are found whatever the auth; unknown names are refused.
+        assert!(io.0.namespace_for("/static", &Value::Null).is_some());
+        assert!(io.0.namespace_for("/", &Value::Null).is_some());
+        assert!(io.0.namespace_for("/other", &yes).is_none());
+
+        // The matcher sees the name and the auth; a child is created once and then found.
+        assert!(io.0.namespace_for("/dyn-a", &obj("ok", "no")).is_none());
+        assert!(io.namespace("/dyn-a").is_none());
+        let child =
+            io.0.namespace_for("/dyn-a", &yes)
+                .map(|n| n.name().to_owned());
+        assert_eq!(child.as_deref(), Some("/dyn-a"));
+        assert!(io.0.namespace_for("/dyn-a", &Value::Null).is_some());
+        assert_eq!(parent.children().len(), 1);
+        assert!(io.namespace("dyn-a").is_some());
+    }
+
+    #[test]
+    fn empty_children_are_removed_only_when_asked() {
+        let io = Server::new(ServerConfig {
+            cleanup_empty_child_namespaces: true,
+            ..ServerConfig::default()
+        });
+        let parent = io.of_dynamic(|name, _| name.starts_with("/c-"));
+        let child = io.0.namespace_for("/c-1", &Value::Null);
+        let Some(child) = child else {
+            panic!("the matcher accepts /c-1");
+        };
+        io.0.child_emptied(&child);
+        assert!(io.namespace("/c-1").is_none());
+        assert!(parent.children().is_empty());
+
+        let io = Server::new(ServerConfig::default());
+        io.of_dynamic(|name, _| name.starts_with("/c-"));
+        if let Some(child) = io.0.namespace_for("/c-1", &Value::Null) {
+            io.0.child_emptied(&child);
+        }
+        assert!(io.namespace("/c-1").is_some());
     }
 }

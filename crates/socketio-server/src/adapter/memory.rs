@@ -1,16 +1,18 @@
-//! The in-memory adapter: rooms of one node, delivery to local sockets, and the recovery store.
+//! The in-memory adapter: rooms of one node ([`RoomIndex`]), delivery to local sockets, and the
+//! recovery store ([`RecoveryStore`]). The default adapter; other nodes are out of its reach,
+//! so `local` changes nothing and server-side emits reach no one.
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
     sync::{Mutex, RwLock},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use socketio_codec::{Encoded, Packet, PacketKind, ProtocolVersion, Value};
+use socketio_codec::{Encoded, Packet, ProtocolVersion, Value};
 use tokio::sync::mpsc;
 
 use super::{
     Adapter, BoxFuture, BroadcastOptions, RestoredSession, Room, SessionState, Sid, SocketInfo,
+    recovery::RecoveryStore, rooms::RoomIndex,
 };
 use crate::{ack::AckSlot, config::RecoveryConfig, namespace::NamespaceRef};
 
@@ -18,55 +20,33 @@ use crate::{ack::AckSlot, config::RecoveryConfig, namespace::NamespaceRef};
 #[derive(Debug)]
 pub struct InMemoryAdapter {
     nsp: NamespaceRef,
-    rooms: RwLock<Rooms>,
+    rooms: RwLock<RoomIndex>,
     recovery: Option<Mutex<RecoveryStore>>,
-    max_disconnection: Duration,
-}
-
-#[derive(Debug, Default)]
-struct Rooms {
-    members: HashMap<Room, HashSet<Sid>>,
-    of_socket: HashMap<Sid, HashSet<Room>>,
-}
-
-/// Sessions kept after a recoverable disconnect, and the event packets broadcast since, oldest first.
-#[derive(Debug, Default)]
-struct RecoveryStore {
-    sessions: HashMap<Box<str>, (SessionState, Instant)>,
-    packets: VecDeque<StoredPacket>,
-    next_offset: u64,
-}
-
-#[derive(Debug)]
-struct StoredPacket {
-    offset: String,
-    rooms: HashSet<Room>,
-    except: HashSet<Room>,
-    packet: Packet,
-    emitted: Instant,
 }
 
 impl InMemoryAdapter {
     /// An adapter for the namespace `nsp`; `recovery` turns on the session store.
     pub fn new(nsp: NamespaceRef, recovery: Option<RecoveryConfig>) -> Self {
-        let max_disconnection = recovery
-            .as_ref()
-            .map(|r| r.max_disconnection_duration)
-            .unwrap_or_default();
         Self {
             nsp,
-            rooms: RwLock::new(Rooms::default()),
-            recovery: recovery.map(|_| Mutex::new(RecoveryStore::default())),
-            max_disconnection,
+            rooms: RwLock::new(RoomIndex::default()),
+            recovery: recovery
+                .map(|r| Mutex::new(RecoveryStore::new(r.max_disconnection_duration))),
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, RoomIndex> {
         self.rooms.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, RoomIndex> {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn store(&self) -> Option<std::sync::MutexGuard<'_, RecoveryStore>> {
+        self.recovery
+            .as_ref()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Sends `packet` to the addressed local sockets, encoding it once per protocol version, and
@@ -101,141 +81,37 @@ impl InMemoryAdapter {
         }
         sent
     }
-
-    /// Appends the recovery offset to an event that may be replayed, and keeps it.
-    fn store_for_recovery(&self, packet: &mut Packet, opts: &BroadcastOptions) {
-        let Some(store) = &self.recovery else { return };
-        // Packets with an ack id are not kept: an acknowledgement cannot be replayed on another
-        // connection. Volatile packets are allowed to be lost.
-        if packet.id.is_some() || opts.flags.volatile {
-            return;
-        }
-        let PacketKind::Event(args) = &mut packet.kind else {
-            return;
-        };
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        store.expire(now, self.max_disconnection);
-        store.next_offset += 1;
-        let offset = format!("{:x}", store.next_offset);
-        args.push(Value::String(offset.clone()));
-        store.packets.push_back(StoredPacket {
-            offset,
-            rooms: opts.rooms.clone(),
-            except: opts.except.clone(),
-            packet: packet.clone(),
-            emitted: now,
-        });
-    }
-}
-
-impl RecoveryStore {
-    fn expire(&mut self, now: Instant, max: Duration) {
-        while self
-            .packets
-            .front()
-            .is_some_and(|p| now.duration_since(p.emitted) > max)
-        {
-            self.packets.pop_front();
-        }
-        if self.sessions.len() > 1024 {
-            self.sessions
-                .retain(|_, (_, at)| now.duration_since(*at) <= max);
-        }
-    }
-}
-
-fn addressed(rooms: &Rooms, opts: &BroadcastOptions) -> Vec<Sid> {
-    let excluded = |id: &Sid| {
-        !opts.except.is_empty()
-            && rooms
-                .of_socket
-                .get(id)
-                .is_some_and(|joined| joined.iter().any(|r| opts.except.contains(r)))
-    };
-    if opts.rooms.is_empty() {
-        return rooms
-            .of_socket
-            .keys()
-            .filter(|id| !excluded(id))
-            .cloned()
-            .collect();
-    }
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for room in &opts.rooms {
-        for id in rooms.members.get(room).into_iter().flatten() {
-            if !excluded(id) && seen.insert(id.clone()) {
-                out.push(id.clone());
-            }
-        }
-    }
-    out
 }
 
 impl Adapter for InMemoryAdapter {
     fn add_all(&self, id: &Sid, rooms: &[Room]) {
-        let mut state = self.write();
-        for room in rooms {
-            state
-                .members
-                .entry(room.clone())
-                .or_default()
-                .insert(id.clone());
-            state
-                .of_socket
-                .entry(id.clone())
-                .or_default()
-                .insert(room.clone());
-        }
+        self.write().add_all(id, rooms);
     }
 
     fn del(&self, id: &Sid, room: &str) {
-        let mut state = self.write();
-        if let Some(members) = state.members.get_mut(room) {
-            members.remove(id);
-            if members.is_empty() {
-                state.members.remove(room);
-            }
-        }
-        if let Some(joined) = state.of_socket.get_mut(id) {
-            joined.remove(room);
-        }
+        self.write().del(id, room);
     }
 
     fn del_all(&self, id: &Sid) {
-        let mut state = self.write();
-        let Some(joined) = state.of_socket.remove(id) else {
-            return;
-        };
-        for room in joined {
-            if let Some(members) = state.members.get_mut(&room) {
-                members.remove(id);
-                if members.is_empty() {
-                    state.members.remove(&room);
-                }
-            }
-        }
+        self.write().del_all(id);
     }
 
     fn socket_rooms(&self, id: &Sid) -> Vec<Room> {
-        self.read()
-            .of_socket
-            .get(id)
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
+        self.read().socket_rooms(id)
     }
 
     fn rooms(&self) -> Vec<Room> {
-        self.read().members.keys().cloned().collect()
+        self.read().rooms()
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        addressed(&self.read(), opts)
+        self.read().addressed(opts)
     }
 
     fn broadcast(&self, mut packet: Packet, opts: &BroadcastOptions) {
-        self.store_for_recovery(&mut packet, opts);
+        if let Some(mut store) = self.store() {
+            store.store(&mut packet, opts, Instant::now());
+        }
         self.deliver(&packet, opts, None);
     }
 
@@ -302,39 +178,15 @@ impl Adapter for InMemoryAdapter {
     }
 
     fn persist_session(&self, session: SessionState) {
-        let Some(store) = &self.recovery else { return };
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        store.expire(now, self.max_disconnection);
-        store
-            .sessions
-            .insert(session.pid.as_ref().into(), (session, now));
+        if let Some(mut store) = self.store() {
+            store.persist(session, Instant::now());
+        }
     }
 
     fn restore_session(&self, pid: &str, offset: &str) -> BoxFuture<Option<RestoredSession>> {
-        let restored = self.recovery.as_ref().and_then(|store| {
-            let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            store.expire(now, self.max_disconnection);
-            let (state, at) = store.sessions.remove(pid)?;
-            if now.duration_since(at) > self.max_disconnection {
-                return None;
-            }
-            // An offset no longer kept means packets may be missing: no partial recovery.
-            let index = store.packets.iter().position(|p| p.offset == offset)?;
-            let missed = store
-                .packets
-                .iter()
-                .skip(index + 1)
-                .filter(|p| {
-                    let included =
-                        p.rooms.is_empty() || state.rooms.iter().any(|r| p.rooms.contains(r));
-                    included && !state.rooms.iter().any(|r| p.except.contains(r))
-                })
-                .map(|p| p.packet.clone())
-                .collect();
-            Some(RestoredSession { state, missed })
-        });
+        let restored = self
+            .store()
+            .and_then(|mut store| store.restore(pid, offset, Instant::now()));
         Box::pin(async move { restored })
     }
 }

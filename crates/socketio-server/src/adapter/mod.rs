@@ -6,6 +6,8 @@
 //! nodes return futures; local-only bookkeeping is synchronous.
 
 mod memory;
+mod recovery;
+mod rooms;
 
 use std::{collections::HashSet, future::Future, pin::Pin, sync::Arc, time::Duration};
 
