@@ -3,9 +3,10 @@
 // namespaces, so that the feature suites run with TARGET=reference check their
 // own expectations.
 //
-//   node reference/feature-server.mjs [--port N] [--recovery] [--allow-eio3]
+//   node reference/feature-server.mjs [--port N] [--recovery] [--allow-eio3] [--msgpack]
 import http from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const args = process.argv.slice(2);
 const portIndex = args.indexOf("--port");
@@ -17,6 +18,7 @@ const io = new Server(httpServer, {
   pingTimeout: 200,
   connectTimeout: 1000,
   allowEIO3: args.includes("--allow-eio3"),
+  ...(args.includes("--msgpack") ? { parser: msgpackParser } : {}),
   cors: { origin: "*" },
   connectionStateRecovery: args.includes("--recovery")
     ? { maxDisconnectionDuration: 5000, skipMiddlewares: true }

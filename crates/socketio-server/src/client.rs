@@ -6,18 +6,25 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use engineio::{CloseReason, Connection, Message};
-use socketio_codec::{Decoder, Packet, PacketKind, ProtocolVersion, Value, split_query};
+use engineio::{CloseReason, Connection};
+use socketio_codec::{Packet, PacketKind, ProtocolVersion, Value, split_query};
 
 use crate::{
-    handshake::Handshake, id::random_id, namespace::Namespace, reason::DisconnectReason,
-    server::ServerInner, socket::Socket,
+    handshake::Handshake,
+    id::random_id,
+    namespace::Namespace,
+    reason::DisconnectReason,
+    server::ServerInner,
+    socket::Socket,
+    wire::{Frames, Reader, Wire},
 };
 
 /// What the sockets of one connection share.
 pub(crate) struct ClientShared {
     pub(crate) sender: engineio::Sender,
     pub(crate) version: ProtocolVersion,
+    /// How packets are encoded on this connection.
+    pub(crate) wire: Wire,
     /// Whether connection state recovery is on (emits then go through the adapter to get offsets).
     pub(crate) recovery: bool,
     engine_sid: Arc<str>,
@@ -58,14 +65,12 @@ impl ClientShared {
     }
 
     fn send_packet(&self, packet: &Packet) {
-        self.send_encoded(&packet.encode(self.version));
+        self.send_frames(&self.wire.encode(packet));
     }
 
-    fn send_encoded(&self, encoded: &socketio_codec::Encoded) {
-        let text = std::iter::once(Message::Text(encoded.text.clone()));
-        let _ = self
-            .sender
-            .send_all(text.chain(encoded.attachments.iter().cloned().map(Message::Binary)));
+    pub(crate) fn send_frames(&self, frames: &Frames) {
+        // A closed session is noticed by the connection task, which disconnects the sockets.
+        let _ = self.sender.send_all(frames.messages());
     }
 
     /// Every socket leaves for `reason`.
@@ -103,16 +108,18 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
         engineio::ProtocolVersion::V3 => ProtocolVersion::V4,
         engineio::ProtocolVersion::V4 => ProtocolVersion::V5,
     };
+    let wire = Wire::new(server.config.parser, version);
     let (sender, mut receiver) = conn.into_parts();
     let client = Arc::new(ClientShared {
         sender,
         version,
+        wire,
         recovery: server.config.recovery.is_some(),
         engine_sid,
         handshake,
         sockets: Mutex::new(HashMap::new()),
     });
-    let mut decoder = Decoder::new(version, server.config.limits.clone());
+    let mut reader = Reader::new(wire, server.config.limits.clone());
 
     // Protocol v4 clients never send CONNECT for the main namespace: the server connects them.
     if version == ProtocolVersion::V4 {
@@ -137,11 +144,7 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
             }
         };
         let Some(message) = message else { break };
-        let decoded = match message {
-            Message::Text(text) => decoder.decode_text(text),
-            Message::Binary(data) => decoder.decode_binary(data),
-        };
-        match decoded {
+        match reader.read(message) {
             Ok(Some(packet)) => dispatch(&server, &client, packet).await,
             Ok(None) => {}
             Err(error) => {
@@ -197,7 +200,12 @@ async fn connect(server: &Arc<ServerInner>, client: &Arc<ClientShared>, name: &s
         // clients included (only middleware refusals are bare for them); the v5 encoding of a
         // CONNECT_ERROR is exactly that object.
         let refusal = Packet::connect_error(name, "Invalid namespace", None);
-        client.send_encoded(&refusal.encode(ProtocolVersion::V5));
+        let wire = if client.wire == Wire::V4 {
+            Wire::V5
+        } else {
+            client.wire
+        };
+        client.send_frames(&wire.encode(&refusal));
         return;
     };
 
@@ -248,15 +256,8 @@ async fn connect(server: &Arc<ServerInner>, client: &Arc<ClientShared>, name: &s
             if client.sender.is_closed() {
                 return;
             }
-            let packet = match client.version {
-                ProtocolVersion::V4 => Packet {
-                    kind: PacketKind::ConnectError(err.data.unwrap_or(Value::String(err.message))),
-                    nsp: name.to_owned(),
-                    id: None,
-                },
-                ProtocolVersion::V5 => Packet::connect_error(name, &err.message, err.data),
-            };
-            client.send_packet(&packet);
+            // Encoded for protocol v4, this becomes the bare `data || message` of the reference.
+            client.send_packet(&Packet::connect_error(name, &err.message, err.data));
             return;
         }
     }

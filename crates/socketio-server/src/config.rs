@@ -5,6 +5,8 @@ use std::time::Duration;
 use engineio::EngineConfig;
 use socketio_codec::Limits;
 
+use crate::wire::Parser;
+
 /// Options of a [`Server`](crate::Server).
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -18,6 +20,8 @@ pub struct ServerConfig {
     pub recovery: Option<RecoveryConfig>,
     /// Remove a child of a dynamic namespace once its last socket leaves.
     pub cleanup_empty_child_namespaces: bool,
+    /// The packet parser every client of this server uses.
+    pub parser: Parser,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -26,6 +30,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("path", &self.engine.path)
             .field("connect_timeout", &self.connect_timeout)
             .field("recovery", &self.recovery)
+            .field("parser", &self.parser)
             .field(
                 "cleanup_empty_child_namespaces",
                 &self.cleanup_empty_child_namespaces,
@@ -46,6 +51,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             recovery: None,
             cleanup_empty_child_namespaces: false,
+            parser: Parser::Default,
         }
     }
 }

@@ -30,6 +30,7 @@ mod namespace;
 mod reason;
 mod server;
 mod socket;
+mod wire;
 
 pub use ack::{AckError, AckFuture, AckResponder, BroadcastAckError, BroadcastAckFuture};
 pub use adapter::{Adapter, BroadcastFlags, BroadcastOptions, InMemoryAdapter, Room, Sid};
@@ -41,6 +42,7 @@ pub use namespace::{Namespace, NamespaceRef, ParentNamespace};
 pub use reason::DisconnectReason;
 pub use server::Server;
 pub use socket::{Event, Socket};
+pub use wire::Parser;
 
 pub use engineio;
 pub use socketio_codec::{self as codec, Value};

@@ -9,8 +9,8 @@ use std::{
     },
 };
 
-use engineio::{Message, TransportKind};
-use socketio_codec::{Encoded, Packet, PacketKind, ProtocolVersion, Value};
+use engineio::TransportKind;
+use socketio_codec::{Packet, PacketKind, ProtocolVersion, Value};
 use tokio::sync::oneshot;
 
 use crate::{
@@ -22,6 +22,7 @@ use crate::{
     handshake::Handshake,
     namespace::Namespace,
     reason::DisconnectReason,
+    wire::{Frames, Wire},
 };
 
 /// An event received from the client.
@@ -360,15 +361,17 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) {
-        let encoded = packet.encode(self.protocol());
-        self.send_encoded(&encoded);
+        self.send_frames(&self.0.client.wire.encode(packet));
     }
 
-    pub(crate) fn send_encoded(&self, encoded: &Encoded) {
-        let text = std::iter::once(Message::Text(encoded.text.clone()));
-        let binaries = encoded.attachments.iter().cloned().map(Message::Binary);
-        // A closed session is noticed by its connection task, which disconnects the socket.
-        let _ = self.0.client.sender.send_all(text.chain(binaries));
+    /// Sends a packet already encoded for this socket's [`wire`](Self::wire).
+    pub(crate) fn send_frames(&self, frames: &Frames) {
+        self.0.client.send_frames(frames);
+    }
+
+    /// How this socket's connection encodes packets.
+    pub(crate) fn wire(&self) -> Wire {
+        self.0.client.wire
     }
 
     /// Dispatches a packet the client sent to this namespace.

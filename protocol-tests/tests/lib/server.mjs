@@ -60,8 +60,14 @@ export async function startFixture({ allowEio3 = false } = {}) {
 
 /// Starts `feature-server` (ours, from FEATURE_SERVER, or the reference with
 /// TARGET=reference): rooms, broadcasts, middlewares, recovery, driven by events.
-export async function startFeatureServer({ recovery = false, allowEio3 = false } = {}) {
-  const flags = ["--port", "0", ...(recovery ? ["--recovery"] : []), ...(allowEio3 ? ["--allow-eio3"] : [])];
+export async function startFeatureServer({ recovery = false, allowEio3 = false, msgpack = false } = {}) {
+  const flags = [
+    "--port",
+    "0",
+    ...(recovery ? ["--recovery"] : []),
+    ...(allowEio3 ? ["--allow-eio3"] : []),
+    ...(msgpack ? ["--msgpack"] : []),
+  ];
   if (process.env.TARGET === "reference") {
     return startProcess(process.execPath, [path.join(here, "../../reference/feature-server.mjs"), ...flags]);
   }

@@ -7,14 +7,19 @@ use std::{
     time::Instant,
 };
 
-use socketio_codec::{Encoded, Packet, ProtocolVersion, Value};
+use socketio_codec::{Packet, Value};
 use tokio::sync::mpsc;
 
 use super::{
     Adapter, BoxFuture, BroadcastOptions, RestoredSession, Room, SessionState, Sid, SocketInfo,
     recovery::RecoveryStore, rooms::RoomIndex,
 };
-use crate::{ack::AckSlot, config::RecoveryConfig, namespace::NamespaceRef};
+use crate::{
+    ack::AckSlot,
+    config::RecoveryConfig,
+    namespace::NamespaceRef,
+    wire::{Frames, WIRE_COUNT},
+};
 
 /// Rooms and delivery for a single node. The default adapter.
 #[derive(Debug)]
@@ -49,7 +54,7 @@ impl InMemoryAdapter {
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Sends `packet` to the addressed local sockets, encoding it once per protocol version, and
+    /// Sends `packet` to the addressed local sockets, encoding it once per wire encoding, and
     /// returns how many sockets it went to.
     fn deliver(
         &self,
@@ -60,7 +65,7 @@ impl InMemoryAdapter {
         let Some(nsp) = self.nsp.upgrade() else {
             return 0;
         };
-        let mut encoded: [Option<Encoded>; 2] = [None, None];
+        let mut encoded: [Option<Frames>; WIRE_COUNT] = Default::default();
         let mut sent = 0;
         for id in self.local_sockets(opts) {
             let Some(socket) = nsp.socket(&id) else {
@@ -73,10 +78,12 @@ impl InMemoryAdapter {
                 socket.register_ack(ack_id, AckSlot::Gather(tx.clone()));
             }
             socket.notify_outgoing(packet);
-            let version = socket.protocol();
-            let slot = &mut encoded[usize::from(version == ProtocolVersion::V5)];
-            let frames = slot.get_or_insert_with(|| packet.encode(version));
-            socket.send_encoded(frames);
+            let wire = socket.wire();
+            let Some(slot) = encoded.get_mut(wire.index()) else {
+                continue;
+            };
+            let frames = slot.get_or_insert_with(|| wire.encode(packet));
+            socket.send_frames(frames);
             sent += 1;
         }
         sent
