@@ -1,5 +1,5 @@
-//! A chat room: clients `join` a room, then every `chat` message reaches the others in that room.
-//! Run with `cargo run -p socketio-server --example chat`, connect with socket.io-client to :3000.
+//! Chat rooms: `join` a room, then `chat` messages reach the others in it (with an ack).
+//! `cargo run -p socketio-server --example chat`, then connect socket.io-client to :3000.
 use socketio_server::{Server, ServerConfig, Value};
 
 #[tokio::main]
@@ -19,17 +19,15 @@ async fn main() -> std::io::Result<()> {
                 return;
             };
             let text = event.args.get(1).cloned().unwrap_or(Value::Null);
-            let from = Value::from(socket.id().to_string());
-            let _ = socket.to(room).emit("chat", vec![from, text]);
+            let _ = socket
+                .to(room)
+                .emit("chat", vec![socket.id().to_string().into(), text]);
             if let Some(ack) = event.ack {
-                ack.send(vec![Value::from("delivered")]);
+                ack.send(vec!["delivered".into()]);
             }
         });
-        socket.on_disconnect(|socket, reason| {
-            println!("{} left: {reason}", socket.id());
-        });
+        socket.on_disconnect(|socket, reason| println!("{} left: {reason}", socket.id()));
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!("chat on http://127.0.0.1:3000/socket.io/");
     io.serve(listener).await
 }
