@@ -163,6 +163,13 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
 }
 
 async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet: Packet) {
+    tracing::trace!(
+        sid = %client.engine_sid,
+        nsp = %packet.nsp,
+        kind = packet.type_digit(),
+        id = ?packet.id,
+        "packet received"
+    );
     let (name, query) = match client.version {
         ProtocolVersion::V4 => split_query(&packet.nsp),
         ProtocolVersion::V5 => (packet.nsp.as_str(), None),
@@ -187,7 +194,7 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
         // A CONNECT to a namespace already joined, a CONNECT_ERROR from a client, or a packet for a
         // namespace not joined: the reference treats each as an invalid state and closes.
         _ => {
-            tracing::debug!(sid = %client.engine_sid, "packet in an invalid state, closing");
+            tracing::debug!(sid = %client.engine_sid, nsp = %packet.nsp, "packet in an invalid state, closing");
             client.close(DisconnectReason::ForcedServerClose);
         }
     }

@@ -7,7 +7,7 @@
 use std::{
     collections::HashMap,
     future::Future,
-    sync::{Arc, OnceLock, RwLock, Weak, atomic::AtomicU64},
+    sync::{Arc, RwLock, Weak, atomic::AtomicU64},
 };
 
 use socketio_codec::Value;
@@ -91,7 +91,7 @@ pub(crate) struct NamespaceInner {
     pub(crate) server: Weak<ServerInner>,
     pub(crate) sockets: RwLock<HashMap<Sid, Socket>>,
     pub(crate) handlers: Arc<NamespaceHandlers>,
-    adapter: OnceLock<Arc<dyn Adapter>>,
+    adapter: Arc<dyn Adapter>,
     /// Ack ids of server emits, shared by every socket of the namespace so that a broadcast with
     /// acknowledgements uses one id for all its recipients.
     pub(crate) ack_ids: AtomicU64,
@@ -125,21 +125,19 @@ impl Namespace {
         handlers: Arc<NamespaceHandlers>,
         is_child: bool,
     ) -> Namespace {
-        let inner = Arc::new(NamespaceInner {
+        // The adapter holds a weak handle on its namespace, which owns it.
+        let inner = Arc::new_cyclic(|weak| NamespaceInner {
             name: name.into(),
             server: Arc::downgrade(server),
             sockets: RwLock::new(HashMap::new()),
             handlers,
-            adapter: OnceLock::new(),
+            adapter: (server.adapter_factory)(
+                NamespaceRef(weak.clone()),
+                server.config.recovery.clone(),
+            ),
             ack_ids: AtomicU64::new(0),
             is_child,
         });
-        let adapter = (server.adapter_factory)(
-            NamespaceRef(Arc::downgrade(&inner)),
-            server.config.recovery.clone(),
-        );
-        // Set once, right after creation, before the namespace is shared.
-        let _ = inner.adapter.set(adapter);
         Namespace(inner)
     }
 
@@ -150,10 +148,7 @@ impl Namespace {
 
     /// The namespace's adapter.
     pub fn adapter(&self) -> &Arc<dyn Adapter> {
-        self.0
-            .adapter
-            .get()
-            .expect("the adapter is set when the namespace is created")
+        &self.0.adapter
     }
 
     /// Runs `f` for every socket that connects, after the middlewares let it in.
