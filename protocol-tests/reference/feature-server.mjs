@@ -133,6 +133,8 @@ io.on("connection", (socket) => {
   socket.on("reason-of", (id, ack) => ack(reasons.get(id) ?? null));
   socket.on("set-data", (value, ack) => ((socket.data = { value }), ack("ok")));
   socket.on("get-data", (ack) => ack(socket.data?.value ?? null));
+  socket.on("set-tag", (tag, ack) => ((socket.tag = tag), ack("ok")));
+  socket.on("get-tag", (ack) => ack(socket.tag ?? null));
   socket.on("echo", (...rest) => {
     const ack = rest.pop();
     socket.emit("echo", ...rest);

@@ -211,11 +211,14 @@ describe("listeners and middlewares on a socket", () => {
     closeAll([a]);
   });
 
-  test("per-socket data", async () => {
+  test("per-socket data, and typed values kept on the socket", async () => {
     const [a, b] = await clients(2);
     await call(a, "set-data", { role: "admin", n: [1, 2] });
     assert.deepEqual(await call(a, "get-data"), { role: "admin", n: [1, 2] });
     assert.equal(await call(b, "get-data"), null);
+    await call(b, "set-tag", "bee");
+    assert.equal(await call(b, "get-tag"), "bee");
+    assert.equal(await call(a, "get-tag"), null);
     closeAll([a, b]);
   });
 

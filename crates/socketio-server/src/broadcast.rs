@@ -90,7 +90,7 @@ impl BroadcastOperator {
 
     /// Emits an event that every addressed client acknowledges; await the result for their
     /// answers. With a [`timeout`](Self::timeout) (counted from this call), a missing answer is a
-    /// [`BroadcastAckError`] holding the answers that did arrive; without one, the wait ends when
+    /// [`BroadcastAckError`](crate::BroadcastAckError) holding the answers that did arrive; without one, the wait ends when
     /// every recipient answered or left. Unlike the reference, which fails at once without a
     /// timeout, no timeout means no limit.
     pub fn emit_with_ack(

@@ -2,6 +2,16 @@
 //! broadcasts, middlewares and connection state recovery, conformant with the official clients
 //! (socket.io-client 4.x over protocol v5, and 2.x over protocol v4).
 //!
+//! - [`Server`]: namespaces ([`Server::of`], [`Server::of_dynamic`], [`Server::namespace`]),
+//!   server-wide operations, and the HTTP entry points: [`Server::serve`] alone, or
+//!   [`Server::handles`] and [`Server::handle`] inside your own hyper service.
+//! - [`Namespace`]: connect middlewares, connection handlers, broadcasts to its sockets.
+//! - [`Socket`]: handlers, acks both ways, rooms, data, disconnects.
+//! - [`Adapter`]: rooms and delivery; [`InMemoryAdapter`] by default.
+//! - Feature `msgpack`: `Parser::Msgpack`, as npm socket.io-msgpack-parser.
+//!
+//! Architecture and the path of a broadcast: `docs/server.md`.
+//!
 //! ```no_run
 //! use socketio_server::{Server, ServerConfig, Value};
 //!

@@ -67,10 +67,7 @@ impl InMemoryAdapter {
         };
         let mut encoded: [Option<Frames>; WIRE_COUNT] = Default::default();
         let mut sent = 0;
-        for id in self.local_sockets(opts) {
-            let Some(socket) = nsp.socket(&id) else {
-                continue;
-            };
+        for socket in nsp.sockets_among(&self.local_sockets(opts)) {
             if opts.flags.volatile && !socket.is_writable() {
                 continue;
             }

@@ -43,6 +43,7 @@ struct SocketInner {
     connected: AtomicBool,
     recovered: bool,
     data: Mutex<serde_json::Value>,
+    extensions: Mutex<http::Extensions>,
     has_outgoing_listeners: AtomicBool,
 }
 
@@ -76,6 +77,7 @@ impl Socket {
             connected: AtomicBool::new(false),
             recovered,
             data: Mutex::new(data),
+            extensions: Mutex::new(http::Extensions::new()),
             has_outgoing_listeners: AtomicBool::new(false),
         }))
     }
@@ -137,6 +139,27 @@ impl Socket {
     /// Replaces the per-socket data.
     pub fn set_data(&self, data: serde_json::Value) {
         *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = data;
+    }
+
+    /// Stores a typed value on the socket (one per type; a second insert replaces the first).
+    /// Unlike [`data`](Self::data) it is local to this node and not kept by recovery; use it for
+    /// what handlers need on every event (an identity, a parsed filter).
+    pub fn insert_extension<T: Clone + Send + Sync + 'static>(&self, value: T) {
+        self.0
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value);
+    }
+
+    /// A copy of the value of type `T` stored with [`insert_extension`](Self::insert_extension).
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.0
+            .extensions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get::<T>()
+            .cloned()
     }
 
     /// Emits an event to this client.
