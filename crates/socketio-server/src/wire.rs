@@ -156,6 +156,20 @@ mod tests {
         assert_eq!(got, Some(packet));
     }
 
+    #[test]
+    fn every_recipient_shares_the_encoded_bytes() {
+        let packet = Packet::event("/", "e", vec![Value::from(vec![7u8; 64])], None);
+        let frames = Wire::V5.encode(&packet);
+        let ptrs = |m: Vec<Message>| -> Vec<*const u8> {
+            m.iter()
+                .map(|m| match m {
+                    Message::Text(b) | Message::Binary(b) => b.as_ptr(),
+                })
+                .collect()
+        };
+        assert_eq!(ptrs(frames.messages()), ptrs(frames.messages()));
+    }
+
     #[cfg(feature = "msgpack")]
     #[test]
     fn msgpack_wire_is_one_binary_frame() {
