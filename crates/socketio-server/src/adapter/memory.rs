@@ -18,6 +18,7 @@ use crate::{
     ack::AckSlot,
     config::RecoveryConfig,
     namespace::NamespaceRef,
+    socket::Socket,
     wire::{Frames, WIRE_COUNT},
 };
 
@@ -54,19 +55,20 @@ impl InMemoryAdapter {
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Sends `packet` to the addressed local sockets, encoding it once per wire encoding, and
-    /// returns how many sockets it went to.
+    /// Queues `packet` for the addressed local sockets, encoding it once per wire encoding, and
+    /// returns them; the caller then runs their outgoing catch-all listeners
+    /// ([`notify`](Self::notify)), outside any lock of the adapter.
     fn deliver(
         &self,
         packet: &Packet,
         opts: &BroadcastOptions,
         answers: Option<&mpsc::UnboundedSender<Vec<Value>>>,
-    ) -> usize {
+    ) -> Vec<Socket> {
         let Some(nsp) = self.nsp.upgrade() else {
-            return 0;
+            return Vec::new();
         };
         let mut encoded: [Option<Frames>; WIRE_COUNT] = Default::default();
-        let mut sent = 0;
+        let mut sent = Vec::new();
         for socket in nsp.sockets_among(&self.local_sockets(opts)) {
             if opts.flags.volatile && !socket.is_writable() {
                 continue;
@@ -74,16 +76,22 @@ impl InMemoryAdapter {
             if let (Some(tx), Some(ack_id)) = (answers, packet.id) {
                 socket.register_ack(ack_id, AckSlot::Gather(tx.clone()));
             }
-            socket.notify_outgoing(packet);
             let wire = socket.wire();
             let Some(slot) = encoded.get_mut(wire.index()) else {
                 continue;
             };
             let frames = slot.get_or_insert_with(|| wire.encode(packet));
             socket.send_frames(frames);
-            sent += 1;
+            sent.push(socket);
         }
         sent
+    }
+
+    /// Runs the outgoing catch-all listeners of the sockets a packet went to.
+    fn notify(sockets: &[Socket], packet: &Packet) {
+        for socket in sockets {
+            socket.notify_outgoing(packet);
+        }
     }
 }
 
@@ -113,10 +121,16 @@ impl Adapter for InMemoryAdapter {
     }
 
     fn broadcast(&self, mut packet: Packet, opts: &BroadcastOptions) {
-        if let Some(mut store) = self.store() {
+        // With recovery on, the store stays locked until every recipient has the packet queued,
+        // so that offsets reach each client in increasing order: a client that saw offset N has
+        // seen everything before it, and a replay from N repeats nothing.
+        let mut store = self.store();
+        if let Some(store) = store.as_mut() {
             store.store(&mut packet, opts, Instant::now());
         }
-        self.deliver(&packet, opts, None);
+        let sent = self.deliver(&packet, opts, None);
+        drop(store);
+        Self::notify(&sent, &packet);
     }
 
     fn broadcast_with_ack(
@@ -126,7 +140,9 @@ impl Adapter for InMemoryAdapter {
         answers: mpsc::UnboundedSender<Vec<Value>>,
     ) -> BoxFuture<usize> {
         let sent = self.deliver(&packet, opts, Some(&answers));
-        Box::pin(async move { sent })
+        Self::notify(&sent, &packet);
+        let count = sent.len();
+        Box::pin(async move { count })
     }
 
     fn fetch_sockets(&self, opts: &BroadcastOptions) -> BoxFuture<Vec<SocketInfo>> {
