@@ -159,6 +159,19 @@ describe("packets that close the connection", () => {
     assert.ok(elapsed >= 900 && elapsed < 2500, `closed after ${elapsed} ms`);
   });
 
+  // The reference closes the Engine.IO session, whose WebSocket close reaches the sockets (with
+  // `forced close`) before the reference's own `forced server close`.
+  test("the server-side reason after a packet in an invalid state is forced close", async () => {
+    const observer = client(features.url);
+    await connected(observer);
+    const { raw, sid } = await joined(features.url);
+    raw.send('42/guarded,["x"]');
+    assert.ok(await closesWithin(raw), "closed");
+    await sleep(100);
+    assert.equal(await observer.timeout(2000).emitWithAck("reason-of", sid), "forced close");
+    observer.disconnect();
+  });
+
   test("the server-side reason after an invalid packet is forced close", async () => {
     const observer = client(features.url);
     await connected(observer);

@@ -195,7 +195,9 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
         // namespace not joined: the reference treats each as an invalid state and closes.
         _ => {
             tracing::debug!(sid = %client.engine_sid, nsp = %packet.nsp, "packet in an invalid state, closing");
-            client.close(DisconnectReason::ForcedServerClose);
+            // The reference closes the Engine.IO session first, and over WebSocket that close
+            // reaches the sockets, with the session's reason, before its own `forced server close`.
+            client.close(DisconnectReason::ForcedClose);
         }
     }
 }

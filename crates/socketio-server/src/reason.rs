@@ -18,7 +18,8 @@ pub enum DisconnectReason {
     ParseError,
     /// The server is stopping.
     ServerShuttingDown,
-    /// The server closed the whole connection (`disconnect(true)`, connect timeout, invalid state).
+    /// The server closed the whole connection on its own (the connect timeout; the reference also
+    /// reports it after a packet in an invalid state when the transport closes asynchronously).
     ForcedServerClose,
     /// The client left the namespace (`socket.disconnect()` on the client).
     ClientNamespaceDisconnect,
