@@ -98,7 +98,7 @@ pub fn decode(data: Bytes, limits: &Limits) -> Result<Packet, DecodeError> {
         // "N trailing bytes"
         return Err(reader.error());
     }
-    let Item::Value(Value::Object(fields)) = item else {
+    let Item::Value(Value::Object(mut fields)) = item else {
         return Err(DecodeError::UnknownPacketType("not a map".into()));
     };
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
@@ -120,8 +120,11 @@ pub fn decode(data: Bytes, limits: &Limits) -> Result<Packet, DecodeError> {
     let Some(Value::String(nsp)) = field("nsp") else {
         return Err(DecodeError::InvalidNamespace);
     };
+    let nsp = nsp.clone();
 
-    let data = field("data").cloned();
+    // Keys are unique after decoding: move the data out rather than copy it.
+    let data = fields.iter().position(|(k, _)| k == "data").map(|i| fields.swap_remove(i).1);
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let kind = match (ty, data) {
         (0, None) => PacketKind::Connect(None),
         (0, Some(v @ Value::Object(_))) => PacketKind::Connect(Some(v)),
