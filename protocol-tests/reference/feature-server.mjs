@@ -26,7 +26,15 @@ const io = new Server(httpServer, {
 });
 
 const reasons = new Map();
-const record = (socket) => socket.on("disconnect", (reason) => reasons.set(socket.id, reason));
+const record = (socket) => {
+  socket.on("disconnecting", (reason) =>
+    reasons.set(`leaving:${socket.id}`, `${reason}|${[...socket.rooms].sort().join(",")}`),
+  );
+  socket.on("disconnect", (reason) => {
+    reasons.set(`after:${socket.id}`, String(socket.rooms.size));
+    reasons.set(socket.id, reason);
+  });
+};
 const hello = (socket) => socket.emit("hello", { id: socket.id, recovered: socket.recovered });
 const token = (socket) => socket.handshake.auth?.token;
 const firsts = (all) => all.map((a) => (Array.isArray(a) ? a[0] : a) ?? null);

@@ -136,13 +136,17 @@ describe("server-side disconnects", () => {
     c.disconnect();
   });
 
-  test("the client leaving is a client namespace disconnect", async () => {
+  test("the client leaving: disconnecting (rooms still there), then disconnect (rooms left)", async () => {
     const [a, b] = [client(server.url), client(server.url)];
     await Promise.all([connected(a), connected(b)]);
     const id = a.id;
+    await call(a, "join", "zroom");
     a.disconnect();
     await sleep(100);
     assert.equal(await reasonOf(b, id), "client namespace disconnect");
+    const expectedRooms = [id, "zroom"].sort().join(",");
+    assert.equal(await reasonOf(b, `leaving:${id}`), `client namespace disconnect|${expectedRooms}`);
+    assert.equal(await reasonOf(b, `after:${id}`), "0");
     b.disconnect();
   });
 
