@@ -332,37 +332,43 @@ fn recovery_keys(auth: &Value) -> Option<(&str, &str)> {
     Some((get("pid")?, get("offset")?))
 }
 
-/// A query string as an object of strings, as protocol v4 carries a namespace's auth.
+/// A query string as an object of strings, as protocol v4 carries a namespace's auth. A repeated
+/// key keeps its first position and its last value, as `Object.fromEntries(URLSearchParams)`.
 fn query_object(query: &str) -> Value {
-    let fields = query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), Value::String(percent_decode(v)))
-        })
-        .collect();
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (key, value) = (percent_decode(k), Value::String(percent_decode(v)));
+        match fields.iter_mut().find(|(k, _)| *k == key) {
+            Some(field) => field.1 = value,
+            None => fields.push((key, value)),
+        }
+    }
     Value::Object(fields)
 }
 
+/// Percent-decodes with `+` as a space; an invalid escape stays as written and invalid UTF-8
+/// becomes U+FFFD, as `URLSearchParams` does.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&b) = bytes.get(i) {
+        match b {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
+                    Some(v) => {
+                        out.push(v);
                         i += 2;
                     }
                     None => out.push(b'%'),
                 }
             }
-            b => out.push(b),
+            other => out.push(other),
         }
         i += 1;
     }
@@ -375,9 +381,9 @@ mod tests {
 
     #[test]
     fn query_auth_is_decoded() {
-        let v = query_object("token=a%20b&x=1+2&flag");
+        let v = query_object("token=a%20b&x=1+2&flag&token=c");
         let expected = Value::Object(vec![
-            ("token".into(), Value::String("a b".into())),
+            ("token".into(), Value::String("c".into())),
             ("x".into(), Value::String("1 2".into())),
             ("flag".into(), Value::String(String::new())),
         ]);
