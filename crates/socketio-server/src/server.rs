@@ -51,8 +51,13 @@ impl Server {
         let inner = Arc::new_cyclic(|weak: &std::sync::Weak<ServerInner>| {
             let weak = weak.clone();
             let engine = Engine::new(config.engine.clone(), move |conn| {
-                if let Some(server) = weak.upgrade() {
-                    tokio::spawn(client::run(server, conn));
+                match weak.upgrade() {
+                    Some(server) => drop(tokio::spawn(client::run(server, conn))),
+                    // The server is gone: nobody would read this session.
+                    None => conn
+                        .into_parts()
+                        .0
+                        .close_now(CloseReason::ServerShuttingDown),
                 }
             });
             ServerInner {
@@ -74,6 +79,8 @@ impl Server {
     }
 
     /// The Engine.IO engine, to route requests to it from an application's own hyper service.
+    /// The engine holds the server weakly: keep a [`Server`] clone alive for as long as the
+    /// engine serves, or new connections are closed at once.
     pub fn engine(&self) -> &Engine {
         &self.0.engine
     }
