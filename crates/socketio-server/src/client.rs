@@ -1,12 +1,14 @@
 //! The client: one Engine.IO session, decoded into Socket.IO packets and dispatched to the sockets it
 //! holds, one per namespace. One task per client runs [`run`]; handlers run on it, in arrival order.
 
+use std::panic::AssertUnwindSafe;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use engineio::{CloseReason, Connection};
+use engineio::{CloseReason, Connection, Receiver};
+use futures_util::FutureExt;
 use socketio_codec::{Packet, PacketKind, ProtocolVersion, Value, split_query};
 
 use crate::{
@@ -121,9 +123,35 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
     });
     let mut reader = Reader::new(wire, server.config.limits.clone());
 
+    // Handlers and middlewares run on this task: one that panics must end this
+    // connection cleanly (sockets disconnected, transport closed) and nothing else.
+    let served = AssertUnwindSafe(serve(&server, &client, &mut receiver, &mut reader))
+        .catch_unwind()
+        .await;
+    let reason = match served {
+        Ok(()) => receiver
+            .close_reason()
+            .map_or(DisconnectReason::TransportClose, Into::into),
+        Err(_) => {
+            tracing::error!(sid = %client.engine_sid, "a handler panicked: closing its connection");
+            client.sender.close_now(CloseReason::ForcedClose);
+            DisconnectReason::ForcedClose
+        }
+    };
+    client.close_sockets(reason);
+}
+
+/// Reads and dispatches the client's packets until the session ends.
+async fn serve(
+    server: &Arc<ServerInner>,
+    client: &Arc<ClientShared>,
+    receiver: &mut Receiver,
+    reader: &mut Reader,
+) {
+    let version = client.version;
     // Protocol v4 clients never send CONNECT for the main namespace: the server connects them.
     if version == ProtocolVersion::V4 {
-        connect(&server, &client, "/", Value::Object(Vec::new())).await;
+        connect(server, client, "/", Value::Object(Vec::new())).await;
     }
 
     // "a client must connect to a namespace within connectTimeout, or the connection is closed"
@@ -145,7 +173,7 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
         };
         let Some(message) = message else { break };
         match reader.read(message) {
-            Ok(Some(packet)) => dispatch(&server, &client, packet).await,
+            Ok(Some(packet)) => dispatch(server, client, packet).await,
             Ok(None) => {}
             Err(error) => {
                 // The reference closes the Engine.IO session on a packet its decoder refuses; the
@@ -155,11 +183,6 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
             }
         }
     }
-
-    let reason = receiver
-        .close_reason()
-        .map_or(DisconnectReason::TransportClose, Into::into);
-    client.close_sockets(reason);
 }
 
 async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet: Packet) {
