@@ -41,7 +41,8 @@ struct Shared {
 #[derive(Debug)]
 struct Live {
     io: Server,
-    instances: ParentNamespace,
+    /// The dynamic parent of `/<instance>`; held for the hub's lifetime.
+    _instances: ParentNamespace,
 }
 
 /// The Socket.IO server of the gateway, or nothing when `WEBSOCKET_ENABLED` is false.
@@ -99,7 +100,10 @@ impl Hub {
         instances.on_connection(move |socket| on_connection(&s, socket));
 
         Hub {
-            live: Some(Arc::new(Live { io, instances })),
+            live: Some(Arc::new(Live {
+                io,
+                _instances: instances,
+            })),
             global_events: config.global_events,
             metrics,
         }
@@ -110,13 +114,11 @@ impl Hub {
         self.live.as_ref().map(|l| &l.io)
     }
 
+    /// The namespace of an instance, if a client ever connected to it (never creates one: a
+    /// namespace made outside the dynamic parent would skip its middlewares).
     fn instance_namespace(&self, instance: &str) -> Option<Namespace> {
         let live = self.live.as_ref()?;
-        let name = format!("/{instance}");
-        live.instances
-            .children()
-            .into_iter()
-            .find(|n| n.name() == name)
+        live.io.namespace(&format!("/{instance}"))
     }
 
     /// Emits an ingested event to `/<instance>` (and `/` in global mode), to the sockets whose
