@@ -7,14 +7,7 @@
 pub const MAX_INSTANCE_NAME: usize = 128;
 
 /// Event names the Socket.IO protocol keeps for itself: an ingested event may not use them.
-pub const RESERVED_EVENTS: &[&str] = &[
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+pub const RESERVED_EVENTS: &[&str] = &socketio_server::codec::RESERVED_EVENTS;
 
 /// Whether `name` is a valid instance name.
 ///

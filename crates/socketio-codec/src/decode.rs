@@ -14,7 +14,7 @@ use crate::packet::{Packet, PacketKind, ProtocolVersion};
 use crate::value::Value;
 
 /// "These strings must not be used as event names, as they have a special meaning."
-pub(crate) const RESERVED_EVENTS: [&str; 6] = [
+pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",

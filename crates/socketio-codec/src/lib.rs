@@ -45,7 +45,7 @@ mod number;
 mod packet;
 mod value;
 
-pub use decode::{Decoder, Limits};
+pub use decode::{Decoder, Limits, RESERVED_EVENTS};
 pub use encode::Encoded;
 pub use error::DecodeError;
 pub use number::Number;

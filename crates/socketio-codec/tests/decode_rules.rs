@@ -224,6 +224,9 @@ fn attachments_are_shared_not_copied() {
     assert_eq!(d.decode_text(text), Ok(None));
     let frame = Bytes::from(vec![9u8; 4096]);
     let packet = d.decode_binary(frame.clone()).ok().flatten();
-    let shared = packet.as_ref().and_then(|p| p.args().first()).and_then(Value::as_bytes);
+    let shared = packet
+        .as_ref()
+        .and_then(|p| p.args().first())
+        .and_then(Value::as_bytes);
     assert_eq!(shared.map(|b| b.as_ptr()), Some(frame.as_ptr()));
 }

@@ -1,6 +1,6 @@
 //! Errors of the Socket.IO server API.
 
-use socketio_codec::Value;
+use socketio_codec::{RESERVED_EVENTS, Value};
 
 /// A connect middleware's refusal, sent to the client as CONNECT_ERROR.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,16 +39,7 @@ pub enum EmitError {
     Disconnected,
 }
 
-/// Event names that clients and servers may not emit.
-pub(crate) const RESERVED_EVENTS: &[&str] = &[
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
+/// Refuses the names the protocol keeps for itself.
 pub(crate) fn check_event_name(name: &str) -> Result<(), EmitError> {
     if RESERVED_EVENTS.contains(&name) {
         Err(EmitError::ReservedName(name.to_owned()))

@@ -123,7 +123,10 @@ pub fn decode(data: Bytes, limits: &Limits) -> Result<Packet, DecodeError> {
     let nsp = nsp.clone();
 
     // Keys are unique after decoding: move the data out rather than copy it.
-    let data = fields.iter().position(|(k, _)| k == "data").map(|i| fields.swap_remove(i).1);
+    let data = fields
+        .iter()
+        .position(|(k, _)| k == "data")
+        .map(|i| fields.swap_remove(i).1);
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let kind = match (ty, data) {
         (0, None) => PacketKind::Connect(None),
