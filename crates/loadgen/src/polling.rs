@@ -72,6 +72,14 @@ impl PollingClient {
         Ok(())
     }
 
+    /// Closes both connections with a reset (see [`Conn::reset`]).
+    pub(crate) fn reset(self) {
+        self.get.reset();
+        if let Some(post) = self.post {
+            post.reset();
+        }
+    }
+
     /// Drops the POST connection (idle clients keep only the GET's).
     pub(crate) fn release_post(&mut self) {
         self.post = None;

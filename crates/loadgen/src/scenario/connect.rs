@@ -4,8 +4,9 @@
 //! a polling handshake, the connect to `/`, then the upgrade (`2probe`,
 //! `3probe`, `5`).
 //!
-//! Closed connections are reset rather than left in TIME_WAIT (linger 0), so a
-//! long run does not run out of loopback ports.
+//! Closed connections (the WebSocket, and the two polling connections of the
+//! upgrade path) are reset rather than left in TIME_WAIT (linger 0), so a long
+//! run does not run out of loopback ports.
 
 use std::io;
 use std::sync::Arc;
@@ -44,7 +45,12 @@ pub(crate) async fn run(ctx: &Ctx, polling: bool, concurrency: usize, seconds: u
                         lat.record(t0.elapsed());
                         close(ws);
                     }
-                    Err(_) => errors += 1,
+                    Err(e) => {
+                        if errors == 0 {
+                            eprintln!("connect: first error: {e}");
+                        }
+                        errors += 1;
+                    }
                 }
             }
             (lat, errors)
@@ -87,6 +93,7 @@ async fn with_upgrade(target: &Target, n: usize) -> io::Result<Ws> {
         }
     }
     client::send(&mut ws, "5").await?;
+    polling.reset();
     Ok(ws)
 }
 
