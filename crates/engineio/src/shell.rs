@@ -168,9 +168,10 @@ impl SessionHandle {
                     if inner.inbound.len() + 1 >= self.incoming_queue {
                         self.room.notify_one();
                     }
-                    if inner.inbound.is_empty() && inner.inbound.capacity() > 64 {
-                        // A burst is over: give its memory back.
-                        inner.inbound.shrink_to(8);
+                    if inner.inbound.is_empty() {
+                        // Idle sessions are the many: they keep no spare capacity
+                        // (one small allocation per message is the price).
+                        inner.inbound = VecDeque::new();
                     }
                     return Some(msg);
                 }

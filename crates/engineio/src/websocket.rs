@@ -206,8 +206,11 @@ async fn run(mut ws: Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
     let (close, error) = loop {
         tokio::select! {
             msg = ws.next() => {
-                match on_read(handle, id, msg).await {
-                    Read::Continue => {}
+                match on_read(handle, id, msg) {
+                    Read::Continue => {
+                        // Waits while the application is behind: the socket is not read meanwhile.
+                        handle.wait_for_room().await;
+                    }
                     Read::Stop { close, error } => break (close, error),
                 }
             }
@@ -228,7 +231,7 @@ async fn run(mut ws: Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
     detach(handle, id, error);
 }
 
-async fn on_read(handle: &SessionHandle, id: u64, msg: Option<Result<WsMessage, WsError>>) -> Read {
+fn on_read(handle: &SessionHandle, id: u64, msg: Option<Result<WsMessage, WsError>>) -> Read {
     let protocol = handle.protocol;
     let decoded = match msg {
         Some(Ok(WsMessage::Text(t))) => Packet::decode_ws_text(t.as_bytes(), protocol),
@@ -281,8 +284,6 @@ async fn on_read(handle: &SessionHandle, id: u64, msg: Option<Result<WsMessage, 
             inner.machine.on_parse_error(channel);
         }
     });
-    // Waits while the application is behind: the socket is not read meanwhile.
-    handle.wait_for_room().await;
     Read::Continue
 }
 

@@ -151,7 +151,9 @@ async fn serve(
     let version = client.version;
     // Protocol v4 clients never send CONNECT for the main namespace: the server connects them.
     if version == ProtocolVersion::V4 {
-        connect(server, client, "/", Value::Object(Vec::new())).await;
+        // Boxed, as below: the connect path (middlewares) is large and runs once per namespace,
+        // while the connection's future lives as long as the connection.
+        Box::pin(connect(server, client, "/", Value::Object(Vec::new()))).await;
     }
 
     // "a client must connect to a namespace within connectTimeout, or the connection is closed"
@@ -205,7 +207,7 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
                 ProtocolVersion::V5 => data.unwrap_or(Value::Object(Vec::new())),
             };
             let name = name.to_owned();
-            connect(server, client, &name, auth).await;
+            Box::pin(connect(server, client, &name, auth)).await;
         }
         (kind @ (PacketKind::Event(_) | PacketKind::Ack(_) | PacketKind::Disconnect), Some(s)) => {
             s.on_packet(Packet {
