@@ -361,43 +361,14 @@ fn recovery_keys(auth: &Value) -> Option<(&str, &str)> {
 /// key keeps its first position and its last value, as `Object.fromEntries(URLSearchParams)`.
 fn query_object(query: &str) -> Value {
     let mut fields: Vec<(String, Value)> = Vec::new();
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (key, value) = (percent_decode(k), Value::String(percent_decode(v)));
+    for (key, value) in engineio::parse_query(query) {
+        let value = Value::String(value);
         match fields.iter_mut().find(|(k, _)| *k == key) {
             Some(field) => field.1 = value,
             None => fields.push((key, value)),
         }
     }
     Value::Object(fields)
-}
-
-/// Percent-decodes with `+` as a space; an invalid escape stays as written and invalid UTF-8
-/// becomes U+FFFD, as `URLSearchParams` does.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -417,9 +388,13 @@ mod tests {
 
     #[test]
     fn truncated_percent_escape_is_kept() {
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%41"), "A");
+        let v = query_object("a=a%2&b=%zz&c=%41");
+        let expected = Value::Object(vec![
+            ("a".into(), Value::String("a%2".into())),
+            ("b".into(), Value::String("%zz".into())),
+            ("c".into(), Value::String("A".into())),
+        ]);
+        assert_eq!(v, expected);
     }
 
     #[test]
