@@ -339,19 +339,7 @@ impl Engine {
     /// paths outside [`EngineConfig::path`].
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         loop {
-            let (stream, remote) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors, or a connection reset before it
-                    // was accepted: the listener itself is fine, so wait a
-                    // little and go on rather than stop serving everyone.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            // Small frames go out at once, as Node's HTTP server does by default.
-            let _ = stream.set_nodelay(true);
+            let (stream, remote) = accept(&listener).await;
             let engine = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -378,6 +366,26 @@ impl Engine {
     }
 }
 
+/// The next connection on `listener`, ready to serve: `TCP_NODELAY` set, as
+/// Node's HTTP server does, so that small frames go out at once. An accept
+/// error (out of file descriptors, a connection reset before it was taken)
+/// leaves the listener usable: it is logged, and after a short pause the next
+/// connection is awaited instead of ending the server.
+pub async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                return (stream, remote);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// A copy of the request headers in allocations of their own. hyper's header
 /// values are slices of its 8 KiB connection read buffer: a plain clone kept for
 /// the life of the session would keep that whole buffer alive with it.
@@ -387,10 +395,8 @@ fn owned_headers(headers: &http::HeaderMap) -> http::HeaderMap {
         let mut copy =
             http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
         copy.set_sensitive(value.is_sensitive());
-        // Standard names are static; a custom one may be a slice of the buffer too.
-        let name =
-            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
-        out.append(name, copy);
+        // Names need no copy: `HeaderName::from_bytes` gives them storage of their own.
+        out.append(name.clone(), copy);
     }
     out
 }

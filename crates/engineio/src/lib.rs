@@ -47,7 +47,7 @@ pub use config::{
     TransportKind,
 };
 pub use connection::{Closed, Connection, Receiver, Sender};
-pub use engine::Engine;
+pub use engine::{Engine, accept};
 pub use error::RequestError;
 pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;

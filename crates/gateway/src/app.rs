@@ -127,20 +127,10 @@ impl Gateway {
     ) {
         tokio::pin!(shutdown);
         loop {
-            let accepted = tokio::select! {
+            let (stream, remote) = tokio::select! {
                 () = &mut shutdown => break,
-                accepted = listener.accept() => accepted,
+                accepted = socketio_server::engineio::accept(&listener) => accepted,
             };
-            let (stream, remote) = match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
             let gateway = self.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {

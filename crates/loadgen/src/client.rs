@@ -66,10 +66,9 @@ pub(crate) async fn websocket(target: &Target, n: usize, query: &str) -> io::Res
         "ws://{}/socket.io/?EIO=4&transport=websocket{query}",
         target.addr
     );
-    let (ws, _) =
-        tokio_tungstenite::client_async_with_config(url, stream, Some(small_buffers()))
-            .await
-            .map_err(io_err)?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(small_buffers()))
+        .await
+        .map_err(io_err)?;
     Ok(ws)
 }
 

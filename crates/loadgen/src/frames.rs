@@ -62,9 +62,9 @@ pub(crate) fn gateway_event(text: &str) -> Option<(u64, u64)> {
 
 fn digits(b: &[u8]) -> (u64, &[u8]) {
     let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    let v = b[..n]
-        .iter()
-        .fold(0u64, |acc, c| acc.wrapping_mul(10).wrapping_add(u64::from(c - b'0')));
+    let v = b[..n].iter().fold(0u64, |acc, c| {
+        acc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'))
+    });
     (v, &b[n..])
 }
 
@@ -86,9 +86,18 @@ mod tests {
     fn frames_are_classified() {
         assert_eq!(parse("2"), Frame::Ping);
         assert_eq!(parse("40{\"sid\":\"x\"}"), Frame::Connected);
-        assert_eq!(parse("4317[123]"), Frame::Ack { id: 17, t: Some(123) });
+        assert_eq!(
+            parse("4317[123]"),
+            Frame::Ack {
+                id: 17,
+                t: Some(123)
+            }
+        );
         assert_eq!(parse("435[]"), Frame::Ack { id: 5, t: None });
-        assert_eq!(parse("42[\"bcast\",7,99]"), Frame::Broadcast { seq: 7, t: 99 });
+        assert_eq!(
+            parse("42[\"bcast\",7,99]"),
+            Frame::Broadcast { seq: 7, t: 99 }
+        );
         assert_eq!(parse("42[\"other\",1]"), Frame::Other);
         assert_eq!(parse("3"), Frame::Other);
     }

@@ -40,8 +40,13 @@ impl Conn {
         target: &str,
         body: &[u8],
     ) -> io::Result<(u16, Vec<u8>)> {
-        self.request_with(method, target, "Content-Type: text/plain;charset=UTF-8\r\n", body)
-            .await
+        self.request_with(
+            method,
+            target,
+            "Content-Type: text/plain;charset=UTF-8\r\n",
+            body,
+        )
+        .await
     }
 
     /// A request with extra header lines (each ending in CRLF).
@@ -66,7 +71,10 @@ impl Conn {
         let mut chunk = [0u8; 4096];
         let n = self.stream.read(&mut chunk).await?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
         }
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(())
@@ -87,7 +95,9 @@ impl Conn {
         let mut length = None;
         let mut chunked = false;
         for line in head.split("\r\n").skip(1) {
-            let Some((k, v)) = line.split_once(':') else { continue };
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse::<usize>().ok();
             } else if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
@@ -116,7 +126,8 @@ impl Conn {
                 }
                 self.fill().await?;
             };
-            let size_text = std::str::from_utf8(&self.buf[..line_end]).map_err(|_| bad("chunk size"))?;
+            let size_text =
+                std::str::from_utf8(&self.buf[..line_end]).map_err(|_| bad("chunk size"))?;
             let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
                 .map_err(|_| bad("chunk size"))?;
             self.buf.drain(..line_end + 2);

@@ -140,7 +140,9 @@ fn main() {
                 transport,
                 counts,
                 settle_ms,
-            } => scenario::idle::run(&ctx, transport == Transport::Polling, &counts, settle_ms).await,
+            } => {
+                scenario::idle::run(&ctx, transport == Transport::Polling, &counts, settle_ms).await
+            }
             Scenario::Echo {
                 clients,
                 seconds,

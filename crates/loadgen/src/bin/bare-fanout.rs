@@ -68,7 +68,10 @@ async fn client(stream: TcpStream, id: u64, peers: Peers) {
     let _ = tx.send(Utf8Bytes::from_static(
         r#"0{"sid":"bare","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
     ));
-    peers.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx.clone());
+    peers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, tx.clone());
 
     let writer = tokio::spawn(async move {
         while let Some(first) = rx.recv().await {

@@ -25,8 +25,12 @@ struct Args {
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let runtime = match args.threads {
-        1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-        0 => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        0 => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
         n => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(n)
             .enable_all()

@@ -20,7 +20,12 @@ use crate::client::{self, Target, Ws};
 use crate::polling::PollingClient;
 use crate::stats::Latencies;
 
-pub(crate) async fn run(ctx: &Ctx, polling: bool, concurrency: usize, seconds: u64) -> io::Result<Value> {
+pub(crate) async fn run(
+    ctx: &Ctx,
+    polling: bool,
+    concurrency: usize,
+    seconds: u64,
+) -> io::Result<Value> {
     let cpu = cpu_now(ctx);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
@@ -67,8 +72,14 @@ pub(crate) async fn run(ctx: &Ctx, polling: bool, concurrency: usize, seconds: u
     let done = lat.len();
     let [p50, p99, p999] = lat.percentiles();
     let per_s = done as f64 / elapsed;
-    let mode = if polling { "polling+upgrade" } else { "websocket" };
-    eprintln!("connect {mode}: {per_s:.0} handshakes/s, p50 {p50} us, p99 {p99} us, {errors} errors");
+    let mode = if polling {
+        "polling+upgrade"
+    } else {
+        "websocket"
+    };
+    eprintln!(
+        "connect {mode}: {per_s:.0} handshakes/s, p50 {p50} us, p99 {p99} us, {errors} errors"
+    );
     Ok(result(
         ctx,
         "connect",

@@ -49,7 +49,11 @@ pub(crate) async fn run(ctx: &Ctx, clients: usize, seconds: u64, rate: u64) -> i
     let per_s = acked as f64 / elapsed;
     eprintln!(
         "echo {clients} clients{}: {per_s:.0} msg/s, p50 {p50} us, p99 {p99} us, p99.9 {p999} us, {} lost, {errors} client errors",
-        if rate > 0 { format!(" at {rate}/s") } else { String::new() },
+        if rate > 0 {
+            format!(" at {rate}/s")
+        } else {
+            String::new()
+        },
         sent - acked
     );
     Ok(result(
@@ -73,7 +77,10 @@ async fn closed_loop(mut ws: Ws, clock: Clock, deadline: Instant) -> io::Result<
         loop {
             let text = client::next_text(&mut ws).await?;
             match frames::parse(&text) {
-                Frame::Ack { id: got, t: Some(t) } if got == id => {
+                Frame::Ack {
+                    id: got,
+                    t: Some(t),
+                } if got == id => {
                     lat.record(clock.since_us(t));
                     break;
                 }
@@ -126,7 +133,9 @@ async fn open_loop(
         // Answers still on their way at the deadline get one more second.
         let end = deadline + Duration::from_secs(1);
         while let Ok(Some(msg)) = tokio::time::timeout_at(end.into(), stream.next()).await {
-            let Ok(Message::Text(text)) = msg else { continue };
+            let Ok(Message::Text(text)) = msg else {
+                continue;
+            };
             match frames::parse(&text) {
                 Frame::Ack { t: Some(t), .. } => lat.record(clock.since_us(t)),
                 Frame::Ping => {

@@ -73,7 +73,11 @@ pub(crate) async fn run(
     let expected = sent * receivers as u64;
     eprintln!(
         "fanout to {receivers}{}: {sent} broadcasts, {per_s:.0} deliveries/s, p50 {p50} us, p99 {p99} us; lost {}, out of order {disorder}, receivers incomplete {incomplete}, errors {errors}",
-        if rate > 0 { format!(" at {rate}/s") } else { String::new() },
+        if rate > 0 {
+            format!(" at {rate}/s")
+        } else {
+            String::new()
+        },
         expected.saturating_sub(delivered)
     );
     Ok(result(
@@ -117,7 +121,16 @@ async fn receive(
                 return drain(ws, clock, seen, expected, t, index, sample_every).await;
             }
         };
-        on_frame(&mut ws, &text, clock, &mut seen, &mut expected, index, sample_every).await?;
+        on_frame(
+            &mut ws,
+            &text,
+            clock,
+            &mut seen,
+            &mut expected,
+            index,
+            sample_every,
+        )
+        .await?;
     }
 }
 
@@ -135,7 +148,16 @@ async fn drain(
         match tokio::time::timeout_at(end.into(), client::next_text(&mut ws)).await {
             Ok(text) => {
                 let text = text?;
-                on_frame(&mut ws, &text, clock, &mut seen, &mut expected, index, sample_every).await?;
+                on_frame(
+                    &mut ws,
+                    &text,
+                    clock,
+                    &mut seen,
+                    &mut expected,
+                    index,
+                    sample_every,
+                )
+                .await?;
             }
             Err(_) => break,
         }
@@ -171,7 +193,12 @@ async fn on_frame(
 }
 
 /// Ceiling: keeps `window` broadcasts unacknowledged until the deadline.
-async fn emit_window(ws: &mut Ws, clock: Clock, deadline: Instant, window: usize) -> io::Result<u64> {
+async fn emit_window(
+    ws: &mut Ws,
+    clock: Clock,
+    deadline: Instant,
+    window: usize,
+) -> io::Result<u64> {
     let mut seq = 0u64;
     let mut in_flight = 0usize;
     loop {

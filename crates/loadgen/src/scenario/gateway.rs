@@ -49,7 +49,13 @@ pub(crate) async fn run(ctx: &Ctx, o: &GatewayOpts) -> io::Result<Value> {
     let (done_tx, done_rx) = watch::channel(false);
     let mut set = tokio::task::JoinSet::new();
     for ws in sockets {
-        set.spawn(receive(ws, clock, last.clone(), events as u64, done_rx.clone()));
+        set.spawn(receive(
+            ws,
+            clock,
+            last.clone(),
+            events as u64,
+            done_rx.clone(),
+        ));
     }
 
     let cpu = cpu_now(ctx);
@@ -72,7 +78,9 @@ pub(crate) async fn run(ctx: &Ctx, o: &GatewayOpts) -> io::Result<Value> {
         })
         .to_string();
         let started = Instant::now();
-        let (status, _) = post.request_with("POST", "/webhook", &headers, body.as_bytes()).await?;
+        let (status, _) = post
+            .request_with("POST", "/webhook", &headers, body.as_bytes())
+            .await?;
         ingest.record(started.elapsed());
         if !(200..300).contains(&status) {
             rejected += 1;

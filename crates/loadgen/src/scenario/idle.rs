@@ -16,7 +16,12 @@ use crate::frames::{self, Frame};
 use crate::polling::PollingClient;
 use crate::stats;
 
-pub(crate) async fn run(ctx: &Ctx, polling: bool, counts: &[usize], settle_ms: u64) -> io::Result<Value> {
+pub(crate) async fn run(
+    ctx: &Ctx,
+    polling: bool,
+    counts: &[usize],
+    settle_ms: u64,
+) -> io::Result<Value> {
     let pid = ctx
         .server_pid
         .ok_or_else(|| io::Error::other("the idle scenario needs --server-pid"))?;
@@ -40,7 +45,10 @@ pub(crate) async fn run(ctx: &Ctx, polling: bool, counts: &[usize], settle_ms: u
         }
         tokio::time::sleep(settle).await;
         let rss = stats::rss_kib(pid).unwrap_or(0);
-        eprintln!("idle {}: {count} clients, server RSS {rss} KiB", if polling { "polling" } else { "websocket" });
+        eprintln!(
+            "idle {}: {count} clients, server RSS {rss} KiB",
+            if polling { "polling" } else { "websocket" }
+        );
         points.push((count, rss));
     }
     let slope = match (points.first(), points.last()) {
@@ -75,7 +83,11 @@ async fn open_polling(ctx: &Ctx, first: usize, count: usize) -> io::Result<()> {
         let target = ctx.target.clone();
         set.spawn(async move { PollingClient::connect(&target, k).await });
         if set.len() >= 64 {
-            let c = set.join_next().await.expect("non-empty").map_err(io::Error::other)??;
+            let c = set
+                .join_next()
+                .await
+                .expect("non-empty")
+                .map_err(io::Error::other)??;
             tokio::spawn(poll_forever(c));
         }
     }

@@ -42,7 +42,10 @@ pub(crate) async fn open_many(ctx: &Ctx, first: usize, count: usize) -> io::Resu
         let mut got: Vec<(usize, Ws)> = Vec::with_capacity(batch);
         while let Some(res) = set.join_next().await {
             let (k, ws) = res.map_err(io::Error::other)?;
-            got.push((k, ws.map_err(|e| io::Error::other(format!("client {k}: {e}")))?));
+            got.push((
+                k,
+                ws.map_err(|e| io::Error::other(format!("client {k}: {e}")))?,
+            ));
         }
         got.sort_by_key(|(k, _)| *k);
         out.extend(got.into_iter().map(|(_, ws)| ws));
@@ -73,7 +76,10 @@ pub(crate) fn result(
     let client = stats::own_cpu_time().saturating_sub(cpu_before.0);
     map.insert("client_cpu_s".into(), json!(client.as_secs_f64()));
     if let (Some(before), Some(now)) = (cpu_before.1, server_cpu(ctx)) {
-        map.insert("server_cpu_s".into(), json!(now.saturating_sub(before).as_secs_f64()));
+        map.insert(
+            "server_cpu_s".into(),
+            json!(now.saturating_sub(before).as_secs_f64()),
+        );
     }
     Value::Object(map)
 }

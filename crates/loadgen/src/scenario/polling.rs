@@ -30,7 +30,10 @@ pub(crate) async fn run(ctx: &Ctx, clients: usize, seconds: u64) -> io::Result<V
                 s.post(frames::echo(id, t).as_bytes()).await?;
                 'wait: loop {
                     for p in s.poll().await? {
-                        if let Frame::Ack { id: got, t: Some(t) } = frames::parse(&p)
+                        if let Frame::Ack {
+                            id: got,
+                            t: Some(t),
+                        } = frames::parse(&p)
                             && got == id
                         {
                             lat.record(clock.since_us(t));
@@ -53,7 +56,9 @@ pub(crate) async fn run(ctx: &Ctx, clients: usize, seconds: u64) -> io::Result<V
     }
     let per_s = lat.len() as f64 / seconds as f64;
     let [p50, p99, p999] = lat.percentiles();
-    eprintln!("polling {clients} sessions: {per_s:.0} round trips/s, p50 {p50} us, p99 {p99} us, {errors} errors");
+    eprintln!(
+        "polling {clients} sessions: {per_s:.0} round trips/s, p50 {p50} us, p99 {p99} us, {errors} errors"
+    );
     Ok(result(
         ctx,
         "polling",
