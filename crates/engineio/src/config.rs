@@ -215,6 +215,40 @@ pub struct EngineConfig {
     pub ws_read_buffer: usize,
     /// WebSocket write buffer per connection, in bytes (4 KiB).
     pub ws_write_buffer: usize,
+    /// Limits of the engine's own HTTP/1.1 server ([`crate::Engine::serve`]).
+    pub http: HttpConfig,
+}
+
+/// Limits of the engine's own HTTP/1.1 server ([`crate::Engine::serve`],
+/// [`crate::HttpServer`]). An engine embedded in an application's hyper
+/// service ([`crate::Engine::handle`]) is under that service's limits instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Largest request head (request line and headers), in bytes; a larger
+    /// one is answered 431 and the connection closed (16 KiB, as Node).
+    pub max_head_bytes: usize,
+    /// Most header lines in a request; more is answered 431 (100).
+    pub max_headers: usize,
+    /// Time a client has to send a whole request, head and body, counted from
+    /// the connection's opening or from its first byte on a kept-alive
+    /// connection; past it the answer is 408 and the connection closes (60 s,
+    /// as Node's `headersTimeout`).
+    pub request_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request before
+    /// it is closed (5 s, as Node's `keepAliveTimeout`). A pending long-poll
+    /// is not idle: it waits for its answer, however long that takes.
+    pub keep_alive_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            request_timeout: Duration::from_secs(60),
+            keep_alive_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -240,6 +274,7 @@ impl Default for EngineConfig {
             close_timeout: Duration::from_secs(30),
             ws_read_buffer: 1024,
             ws_write_buffer: 4096,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -262,6 +297,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("initial_packet", &self.initial_packet)
             .field("allow_request", &self.allow_request.is_some())
             .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }

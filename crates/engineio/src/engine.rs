@@ -22,6 +22,7 @@ use crate::http_util::{EngineBody, apply_cors, preflight};
 use crate::reason::CloseReason;
 use crate::session::{Session, SessionConfig};
 use crate::shell::{PollingFlags, SessionHandle};
+use crate::websocket::UpgradeIo;
 use crate::{polling, websocket};
 
 type OnConnection = Box<dyn Fn(Connection) + Send + Sync>;
@@ -139,26 +140,42 @@ impl Engine {
     }
 
     /// Serves one HTTP request under the engine's path: handshake, poll, POST,
-    /// preflight or WebSocket upgrade.
+    /// preflight or WebSocket upgrade. For an application that runs its own
+    /// hyper server; [`Engine::serve`] needs none.
     pub async fn handle(
         &self,
         mut req: Request<Incoming>,
         remote: SocketAddr,
     ) -> Response<EngineBody> {
+        let upgrade = websocket::is_upgrade_request(req.headers())
+            .then(|| UpgradeIo::Hyper(hyper::upgrade::on(&mut req)));
+        self.dispatch(req.map(ReqBody::Hyper), remote, upgrade)
+            .await
+    }
+
+    /// Serves one request, whichever HTTP server read it; `upgrade` is how the
+    /// connection reaches a WebSocket task if the request asks for one.
+    pub(crate) async fn dispatch(
+        &self,
+        req: Request<ReqBody>,
+        remote: SocketAddr,
+        upgrade: Option<UpgradeIo>,
+    ) -> Response<EngineBody> {
         let cfg = &self.inner.config;
-        let is_upgrade = websocket::is_upgrade_request(req.headers());
-        let on_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
+        let is_upgrade = upgrade.is_some();
         let query = Query::parse(req.uri());
-        let req_headers = req.headers().clone();
+        // Only the origin is kept for the answer's CORS headers: a long-poll
+        // holds this future for minutes, the request headers need not wait with it.
+        let origin = req.headers().get(header::ORIGIN).cloned();
 
         let mut res = if req.method() == Method::OPTIONS && cfg.cors.is_some() {
             // The reference's CORS layer answers preflights before the engine sees them.
             cfg.cors
                 .as_ref()
-                .map(|c| preflight(c, &req_headers))
+                .map(|c| preflight(c, req.headers()))
                 .unwrap_or_else(|| crate::http_util::empty(StatusCode::NO_CONTENT))
         } else {
-            match self.route(req, remote, &query, on_upgrade).await {
+            match self.route(req, remote, &query, upgrade).await {
                 Ok(res) => res,
                 Err(e) => {
                     tracing::debug!(code = e.code(), "request refused");
@@ -173,7 +190,7 @@ impl Engine {
         if let Some(cors) = &cfg.cors
             && res.status() != StatusCode::SWITCHING_PROTOCOLS
         {
-            apply_cors(cors, &req_headers, res.headers_mut());
+            apply_cors(cors, origin.as_ref(), res.headers_mut());
         }
         res
     }
@@ -181,10 +198,10 @@ impl Engine {
     /// Checks a request as the reference's `verify` does, then dispatches it.
     async fn route(
         &self,
-        req: Request<Incoming>,
+        req: Request<ReqBody>,
         remote: SocketAddr,
         query: &Query,
-        on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+        on_upgrade: Option<UpgradeIo>,
     ) -> Result<Response<EngineBody>, RequestError> {
         let cfg = &self.inner.config;
         let transport = query
@@ -242,11 +259,11 @@ impl Engine {
 
     async fn handshake(
         &self,
-        req: Request<Incoming>,
+        req: Request<ReqBody>,
         remote: SocketAddr,
         query: &Query,
         transport: TransportKind,
-        on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+        on_upgrade: Option<UpgradeIo>,
     ) -> Result<Response<EngineBody>, RequestError> {
         let cfg = &self.inner.config;
         let protocol = query.protocol();
@@ -335,35 +352,25 @@ impl Engine {
         Ok(res)
     }
 
-    /// Serves the engine alone on `listener`: HTTP/1.1 with upgrades, 404 for
-    /// paths outside [`EngineConfig::path`].
+    /// Serves the engine alone on `listener` with the engine's own HTTP/1.1
+    /// server (limits in [`EngineConfig::http`]); other paths get 404. Several
+    /// engines on one listener: [`crate::HttpServer`].
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        loop {
-            let (stream, remote) = accept(&listener).await;
-            let engine = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let engine = engine.clone();
-                    async move {
-                        let res = if engine.handles(req.uri().path()) {
-                            engine.handle(req, remote).await
-                        } else {
-                            crate::http_util::empty(StatusCode::NOT_FOUND)
-                        };
-                        Ok::<_, std::convert::Infallible>(res)
-                    }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(io, service)
-                    .with_upgrades()
-                    .await
-                {
-                    tracing::trace!(error = %e, "connection ended with an error");
-                }
-            });
-        }
+        crate::HttpServer::new(self.inner.config.http.clone())
+            .engine(self)
+            .serve(listener)
+            .await
     }
+}
+
+/// A request body, as the HTTP server that read the request has it.
+#[derive(Debug)]
+pub(crate) enum ReqBody {
+    /// Still to be read, from hyper.
+    Hyper(Incoming),
+    /// Read whole by the engine's own server; `over_limit` if it was larger
+    /// than `max_payload` and left unread.
+    Buffered { data: Bytes, over_limit: bool },
 }
 
 /// The next connection on `listener`, ready to serve: `TCP_NODELAY` set, as

@@ -5,9 +5,11 @@
 //!   polling bodies;
 //! - [`session`]: the session as a pure state machine (heartbeat, upgrade,
 //!   outgoing queue, close), driven with explicit time;
-//! - the IO shell (private modules): hyper handlers for polling and the
+//! - the IO shell (private modules): the handlers for polling and the
 //!   WebSocket upgrade, one task per WebSocket, one timer task per session,
 //!   and the session table of the [`Engine`];
+//! - HTTP: the engine's own lean HTTP/1.1 server ([`Engine::serve`],
+//!   [`HttpServer`]), or an application's hyper server ([`Engine::handle`]);
 //! - [`Connection`], [`Sender`], [`Receiver`]: what the application holds.
 //!
 //! ```no_run
@@ -32,6 +34,7 @@ mod connection;
 mod engine;
 mod error;
 mod handshake;
+mod http1;
 mod http_util;
 pub mod packet;
 pub mod payload;
@@ -43,13 +46,14 @@ mod shell;
 mod websocket;
 
 pub use config::{
-    AllowRequest, CookieConfig, CorsConfig, CorsOrigins, EngineConfig, ProtocolVersion, SameSite,
-    TransportKind,
+    AllowRequest, CookieConfig, CorsConfig, CorsOrigins, EngineConfig, HttpConfig, ProtocolVersion,
+    SameSite, TransportKind,
 };
 pub use connection::{Closed, Connection, Receiver, Sender};
 pub use engine::{Engine, accept};
 pub use error::RequestError;
 pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;
+pub use http1::HttpServer;
 pub use packet::{Message, Packet, PacketError};
 pub use reason::CloseReason;

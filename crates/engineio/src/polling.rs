@@ -12,12 +12,11 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 use crate::config::ProtocolVersion;
-use crate::engine::EngineInner;
-use crate::http_util::{self, EngineBody, compress, pick_encoding};
+use crate::engine::{EngineInner, ReqBody};
+use crate::http_util::{self, Encoding, EngineBody, compress, pick_encoding};
 use crate::packet::Packet;
 use crate::payload::{Decoded, decode_v4, encode_v4};
 use crate::payload_v3;
@@ -34,20 +33,51 @@ pub(crate) fn first_poll(
         inner.machine.on_poll();
         inner.machine.take_poll()
     });
-    encode_response(engine, handle, req, &packets.unwrap_or_default())
+    let answer = Answer::for_request(engine, req);
+    encode_response(engine, handle, &answer, &packets.unwrap_or_default())
 }
 
 /// Serves a GET or POST for an existing polling session.
 pub(crate) async fn serve(
     engine: &EngineInner,
     handle: Arc<SessionHandle>,
-    req: Request<Incoming>,
+    req: Request<ReqBody>,
 ) -> Response<EngineBody> {
+    let answer = Answer::for_request(engine, req.headers());
     match *req.method() {
-        Method::GET => poll(engine, handle, req.headers()).await,
-        Method::POST => post(engine, handle, req).await,
+        Method::GET => {
+            // A long-poll may wait for minutes: the request is not kept meanwhile.
+            drop(req);
+            poll(engine, handle, answer).await
+        }
+        Method::POST => post(engine, handle, req, answer).await,
         // The reference's polling transport answers other methods with a bare 500.
         _ => http_util::empty(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// What an answer needs to know of its request.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    /// The compression the client accepts, if compression is on.
+    encoding: Option<Encoding>,
+    /// Old Internet Explorer, which flags the answers as XSS without `x-xss-protection: 0`.
+    old_ie: bool,
+}
+
+impl Answer {
+    fn for_request(engine: &EngineInner, req: &HeaderMap) -> Answer {
+        Answer {
+            encoding: engine
+                .config
+                .http_compression
+                .then(|| pick_encoding(req))
+                .flatten(),
+            old_ie: req
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ua| ua.contains(";MSIE") || ua.contains("Trident/")),
+        }
     }
 }
 
@@ -72,7 +102,7 @@ impl Drop for AbortGuard {
 async fn poll(
     engine: &EngineInner,
     handle: Arc<SessionHandle>,
-    req: &HeaderMap,
+    answer: Answer,
 ) -> Response<EngineBody> {
     let (tx, rx) = oneshot::channel();
     let accepted = handle.with(|inner| {
@@ -91,14 +121,14 @@ async fn poll(
     // A dropped sender means the session is gone: answer like a closed one.
     let packets = rx.await.unwrap_or_else(|_| vec![Packet::Close]);
     guard.0 = None;
-    encode_response(engine, &handle, req, &packets)
+    encode_response(engine, &handle, &answer, &packets)
 }
 
 /// Encodes packets as the session's polling body, with the reference's headers.
 fn encode_response(
     engine: &EngineInner,
     handle: &SessionHandle,
-    req: &HeaderMap,
+    answer: &Answer,
     packets: &[Packet],
 ) -> Response<EngineBody> {
     let (body, binary) = match handle.protocol {
@@ -122,9 +152,9 @@ fn encode_response(
     };
     tracing::trace!(sid = %handle.sid, packets = packets.len(), bytes = body.len(), "poll answered");
     let cfg = &engine.config;
-    let encoding = (cfg.http_compression && body.len() >= cfg.http_compression_threshold)
-        .then(|| pick_encoding(req))
-        .flatten();
+    let encoding = answer
+        .encoding
+        .filter(|_| body.len() >= cfg.http_compression_threshold);
     let (body, encoding) = match encoding.and_then(|e| compress(e, &body).map(|c| (c, e))) {
         Some((c, e)) => (Bytes::from(c), Some(e)),
         None => (body, None),
@@ -148,17 +178,12 @@ fn encode_response(
             }),
         );
     }
-    common_headers(req, h);
+    common_headers(answer, h);
     res
 }
 
-fn common_headers(req: &HeaderMap, h: &mut HeaderMap) {
-    // Old Internet Explorer flags the answers as XSS without this.
-    if req
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.contains(";MSIE") || ua.contains("Trident/"))
-    {
+fn common_headers(answer: &Answer, h: &mut HeaderMap) {
+    if answer.old_ie {
         h.insert("x-xss-protection", HeaderValue::from_static("0"));
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -170,7 +195,15 @@ enum BodyError {
     Io,
 }
 
-async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+async fn read_body(body: ReqBody, max: usize) -> Result<Bytes, BodyError> {
+    let mut body = match body {
+        ReqBody::Buffered {
+            over_limit: true, ..
+        } => return Err(BodyError::TooLarge),
+        ReqBody::Buffered { data, .. } if data.len() > max => return Err(BodyError::TooLarge),
+        ReqBody::Buffered { data, .. } => return Ok(data),
+        ReqBody::Hyper(incoming) => incoming,
+    };
     let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| BodyError::Io)?;
@@ -187,7 +220,8 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
 async fn post(
     engine: &EngineInner,
     handle: Arc<SessionHandle>,
-    req: Request<Incoming>,
+    req: Request<ReqBody>,
+    answer: Answer,
 ) -> Response<EngineBody> {
     let (parts, body) = req.into_parts();
     let binary = parts
@@ -257,7 +291,7 @@ async fn post(
     // reference answers `ok` as text/html for that reason.
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-    common_headers(&parts.headers, res.headers_mut());
+    common_headers(&answer, res.headers_mut());
     res
 }
 

@@ -8,17 +8,21 @@
 //! dominate real deployments.
 
 use std::cell::RefCell;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
-use tokio::sync::Notify;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -27,14 +31,128 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use crate::config::ProtocolVersion;
-use crate::engine::EngineInner;
+use crate::engine::{EngineInner, ReqBody};
 use crate::error::RequestError;
 use crate::http_util::EngineBody;
 use crate::packet::{Message, Packet, WsFrame};
 use crate::session::Channel;
 use crate::shell::{SessionHandle, WsLink, next_ws_id};
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Ws = WebSocketStream<WsIo>;
+
+/// How a WebSocket's connection reaches its task once the 101 answer is out.
+#[derive(Debug)]
+pub(crate) enum UpgradeIo {
+    /// From a hyper server, which owns the connection until then.
+    Hyper(OnUpgrade),
+    /// From the engine's own HTTP server ([`crate::HttpServer`]).
+    Raw(oneshot::Receiver<RawUpgrade>),
+}
+
+/// A connection handed over by the engine's own HTTP server, with the bytes
+/// it had already read past the upgrade request.
+#[derive(Debug)]
+pub(crate) struct RawUpgrade {
+    pub(crate) stream: TcpStream,
+    pub(crate) read: Vec<u8>,
+}
+
+impl UpgradeIo {
+    /// The WebSocket, once the connection is handed over; `None` if it never is.
+    async fn into_ws(self, config: WebSocketConfig) -> Option<Ws> {
+        match self {
+            UpgradeIo::Hyper(up) => match up.await {
+                Ok(upgraded) => Some(
+                    WebSocketStream::from_raw_socket(
+                        WsIo::Hyper(TokioIo::new(upgraded)),
+                        Role::Server,
+                        Some(config),
+                    )
+                    .await,
+                ),
+                Err(e) => {
+                    tracing::debug!(error = %e, "WebSocket upgrade failed");
+                    None
+                }
+            },
+            UpgradeIo::Raw(rx) => {
+                let RawUpgrade { stream, read } = rx.await.ok()?;
+                let io = WsIo::Tcp(stream);
+                Some(if read.is_empty() {
+                    WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
+                } else {
+                    WebSocketStream::from_partially_read(io, read, Role::Server, Some(config)).await
+                })
+            }
+        }
+    }
+}
+
+/// The connection under a WebSocket: a plain TCP stream from the engine's own
+/// server, or hyper's upgraded connection.
+#[derive(Debug)]
+pub(crate) enum WsIo {
+    Tcp(TcpStream),
+    Hyper(TokioIo<hyper::upgrade::Upgraded>),
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Hyper(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Hyper(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            WsIo::Hyper(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WsIo::Tcp(s) => s.is_write_vectored(),
+            WsIo::Hyper(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Hyper(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            WsIo::Hyper(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 /// Whether the request asks for a WebSocket upgrade.
 pub(crate) fn is_upgrade_request(h: &HeaderMap) -> bool {
@@ -82,8 +200,8 @@ fn ws_config(engine: &EngineInner) -> WebSocketConfig {
 pub(crate) fn open_new(
     engine: &Arc<EngineInner>,
     handle: Arc<SessionHandle>,
-    req: &Request<Incoming>,
-    up: OnUpgrade,
+    req: &Request<ReqBody>,
+    up: UpgradeIo,
 ) -> Result<Response<EngineBody>, RequestError> {
     let res = switching_protocols(req.headers())?;
     let id = next_ws_id();
@@ -102,8 +220,8 @@ pub(crate) fn open_new(
 pub(crate) fn upgrade_existing(
     engine: &Arc<EngineInner>,
     handle: Arc<SessionHandle>,
-    req: &Request<Incoming>,
-    up: OnUpgrade,
+    req: &Request<ReqBody>,
+    up: UpgradeIo,
 ) -> Result<Response<EngineBody>, RequestError> {
     let res = switching_protocols(req.headers())?;
     let id = next_ws_id();
@@ -125,13 +243,7 @@ pub(crate) fn upgrade_existing(
         tracing::debug!(sid = %handle.sid, "second WebSocket for a session refused");
         let config = ws_config(engine);
         tokio::spawn(async move {
-            if let Ok(upgraded) = up.await {
-                let mut ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
+            if let Some(mut ws) = up.into_ws(config).await {
                 let _ = ws.close(None).await;
             }
         });
@@ -142,26 +254,15 @@ pub(crate) fn upgrade_existing(
 fn spawn(
     engine: &Arc<EngineInner>,
     handle: Arc<SessionHandle>,
-    up: OnUpgrade,
+    up: UpgradeIo,
     id: u64,
     wake: Arc<Notify>,
 ) {
     let config = ws_config(engine);
     tokio::spawn(async move {
-        match up.await {
-            Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                run(ws, &handle, id, &wake).await;
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "WebSocket upgrade failed");
-                detach(&handle, id, true);
-            }
+        match up.into_ws(config).await {
+            Some(ws) => run(ws, &handle, id, &wake).await,
+            None => detach(&handle, id, true),
         }
     });
 }

@@ -55,7 +55,9 @@ export async function startFixture({ allowEio3 = false } = {}) {
       "CONFORMANCE_SERVER is not set: run the suite with scripts/test, or set it to target/debug/conformance-server",
     );
   }
-  return startProcess(bin, flags);
+  // FIXTURE_HTTP=hyper: the engines behind a hyper server, as an application embeds them.
+  const http = process.env.FIXTURE_HTTP === "hyper" ? ["--hyper"] : [];
+  return startProcess(bin, [...flags, ...http]);
 }
 
 /// Starts `feature-server` (ours, from FEATURE_SERVER, or the reference with
@@ -75,5 +77,7 @@ export async function startFeatureServer({ recovery = false, allowEio3 = false, 
   if (!bin) {
     throw new Error("FEATURE_SERVER is not set: run the suite with scripts/test, or set it to target/debug/feature-server");
   }
-  return startProcess(bin, flags);
+  // FIXTURE_HTTP=hyper: the engines behind a hyper server, as an application embeds them.
+  const http = process.env.FIXTURE_HTTP === "hyper" ? ["--hyper"] : [];
+  return startProcess(bin, [...flags, ...http]);
 }

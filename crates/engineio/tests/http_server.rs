@@ -1,0 +1,348 @@
+//! The engine's own HTTP/1.1 server seen from raw TCP on loopback: every limit
+//! of `HttpConfig` and its answer, keep-alive and pipelining, chunked and
+//! `Expect: 100-continue` bodies, the WebSocket hand-over with bytes already
+//! read, and a long-poll whose client leaves.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use engineio::{Engine, EngineConfig, HttpConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Serves an echo engine under `/engine.io/`; returns its address and the engine.
+async fn start(config: EngineConfig) -> (SocketAddr, Engine) {
+    let engine = Engine::new(config, |conn| {
+        let (tx, mut rx) = conn.into_parts();
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                let _ = tx.send(msg);
+            }
+        });
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(engine.clone().serve(listener));
+    (addr, engine)
+}
+
+async fn start_http(http: HttpConfig) -> SocketAddr {
+    start(EngineConfig {
+        http,
+        ..EngineConfig::default()
+    })
+    .await
+    .0
+}
+
+const HANDSHAKE: &str = "/engine.io/?EIO=4&transport=polling";
+
+/// Reads one response (head and a `content-length` body) from `stream`,
+/// leaving what follows unread in `pending`.
+async fn read_response(
+    stream: &mut TcpStream,
+    pending: &mut Vec<u8>,
+) -> Option<(u16, String, String)> {
+    loop {
+        if let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            let total = end + 4 + len;
+            if pending.len() >= total {
+                let body = String::from_utf8_lossy(&pending[end + 4..total]).into_owned();
+                pending.drain(..total);
+                let status = head[9..12].parse().unwrap();
+                return Some((status, head, body));
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        pending.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Whether the server closes `stream` within `within` (after any bytes it still sends).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut sink = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+async fn request(addr: SocketAddr, raw: &[u8]) -> (TcpStream, Option<(u16, String, String)>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut pending = Vec::new();
+    let res = read_response(&mut stream, &mut pending).await;
+    (stream, res)
+}
+
+fn sid_of(body: &str) -> String {
+    let json: serde_json::Value = serde_json::from_str(&body[1..]).unwrap();
+    json["sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_head_over_the_limit_gets_431_and_the_connection_closes() {
+    let addr = start_http(HttpConfig {
+        max_head_bytes: 512,
+        ..HttpConfig::default()
+    })
+    .await;
+    let raw = format!(
+        "GET {HANDSHAKE} HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(600)
+    );
+    let (mut stream, res) = request(addr, raw.as_bytes()).await;
+    let (status, head, _) = res.expect("an answer");
+    assert_eq!(status, 431);
+    assert!(head.contains("connection: close"));
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+
+    // Just under the limit is served.
+    let raw = format!(
+        "GET {HANDSHAKE} HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(400)
+    );
+    let (_, res) = request(addr, raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn too_many_header_lines_get_431() {
+    let addr = start_http(HttpConfig {
+        max_headers: 4,
+        ..HttpConfig::default()
+    })
+    .await;
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\ne: 5\r\n\r\n");
+    let (_, res) = request(addr, raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 431);
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\na: 1\r\nb: 2\r\n\r\n");
+    let (_, res) = request(addr, raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400() {
+    let addr = start_http(HttpConfig::default()).await;
+    for raw in [
+        "HELLO\r\n\r\n".to_owned(),
+        format!(
+            "POST {HANDSHAKE} HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ),
+        format!("POST {HANDSHAKE} HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+    ] {
+        let (mut stream, res) = request(addr, raw.as_bytes()).await;
+        assert_eq!(res.expect("an answer").0, 400, "{raw:?}");
+        assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_request_gets_408() {
+    let addr = start_http(HttpConfig {
+        request_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /engine.io/?EIO=4 HTTP/1.1\r\nHost: a\r\n")
+        .await
+        .unwrap();
+    let mut pending = Vec::new();
+    let (status, _, _) = read_response(&mut stream, &mut pending).await.expect("408");
+    assert_eq!(status, 408);
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+
+    // A body that never comes whole is as slow.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("POST {HANDSHAKE} HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc").as_bytes())
+        .await
+        .unwrap();
+    let (status, _, _) = read_response(&mut stream, &mut pending).await.expect("408");
+    assert_eq!(status, 408);
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_its_timeout() {
+    let addr = start_http(HttpConfig {
+        keep_alive_timeout: Duration::from_millis(200),
+        ..HttpConfig::default()
+    })
+    .await;
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\n\r\n");
+    let (mut stream, res) = request(addr, raw.as_bytes()).await;
+    let (status, head, _) = res.unwrap();
+    assert_eq!(status, 200);
+    assert!(head.contains("connection: keep-alive"));
+    assert!(head.contains("date: "));
+    // Still open at once, closed once idle past the timeout.
+    assert!(!closed_within(&mut stream, Duration::from_millis(50)).await);
+    assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order_and_http10_closes() {
+    let addr = start_http(HttpConfig::default()).await;
+    let raw = format!(
+        "GET /elsewhere HTTP/1.1\r\n\r\nGET {HANDSHAKE} HTTP/1.1\r\n\r\nGET {HANDSHAKE} HTTP/1.0\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let mut pending = Vec::new();
+    let first = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!(first.0, 404);
+    let second = read_response(&mut stream, &mut pending).await.unwrap();
+    let third = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!((second.0, third.0), (200, 200));
+    assert_ne!(sid_of(&second.2), sid_of(&third.2));
+    assert!(third.1.contains("connection: close"));
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+}
+
+#[tokio::test]
+async fn chunked_and_expect_continue_bodies_reach_the_session() {
+    let addr = start_http(HttpConfig::default()).await;
+    let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    let sid = sid_of(&res.unwrap().2);
+    let target = format!("{HANDSHAKE}&sid={sid}");
+
+    // A chunked POST carrying "4hi" and "4yo" in two chunks.
+    let body = "4hi\x1e4yo";
+    let raw = format!(
+        "POST {target} HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+        &body[..3],
+        body.len() - 3,
+        &body[3..]
+    );
+    let (_, res) = request(addr, raw.as_bytes()).await;
+    let (status, _, text) = res.unwrap();
+    assert_eq!((status, text.as_str()), (200, "ok"));
+
+    // Expect: 100-continue: the body is sent only after the interim answer.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!("POST {target} HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut interim = [0u8; 25];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut interim))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"4sup").await.unwrap();
+    let mut pending = Vec::new();
+    let (status, _, text) = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "ok"));
+
+    // The echo sends all three back, in order.
+    let (_, res) = request(addr, format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    assert_eq!(res.unwrap().2, "4hi\x1e4yo\x1e4sup");
+}
+
+#[tokio::test]
+async fn a_body_over_max_payload_gets_413_and_ends_the_session() {
+    let (addr, engine) = start(EngineConfig {
+        max_payload: 100,
+        ..EngineConfig::default()
+    })
+    .await;
+    let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    let sid = sid_of(&res.unwrap().2);
+    assert_eq!(engine.session_count(), 1);
+    let body = format!("4{}", "x".repeat(5000));
+    let raw = format!(
+        "POST {HANDSHAKE}&sid={sid} HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (mut stream, res) = request(addr, raw.as_bytes()).await;
+    let (status, head, _) = res.expect("the 413 itself, not a reset");
+    assert_eq!(status, 413);
+    assert!(head.contains("connection: close"));
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+    assert_eq!(engine.session_count(), 0);
+}
+
+#[tokio::test]
+async fn a_long_poll_whose_client_leaves_closes_the_session() {
+    let (addr, engine) = start(EngineConfig::default()).await;
+    let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    let sid = sid_of(&res.unwrap().2);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {HANDSHAKE}&sid={sid} HTTP/1.1\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(engine.session_count(), 1);
+    drop(stream);
+    for _ in 0..50 {
+        if engine.session_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the session outlived its aborted poll");
+}
+
+/// A masked client text frame.
+fn client_text(payload: &str) -> Vec<u8> {
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+#[tokio::test]
+async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
+    let addr = start_http(HttpConfig::default()).await;
+    let mut raw = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    raw.extend(client_text("4early"));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&raw).await.unwrap();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&got).contains("4early") {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+            .await
+            .expect("the echo in time")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed before the echo: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    assert!(text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    assert!(!text.contains("content-length"));
+}
