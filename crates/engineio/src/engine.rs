@@ -19,6 +19,7 @@ use crate::connection::Connection;
 use crate::error::RequestError;
 use crate::handshake::{Handshake, query_value};
 use crate::http_util::{EngineBody, apply_cors, preflight};
+use crate::polling::{LongPoll, Served};
 use crate::reason::CloseReason;
 use crate::session::{Session, SessionConfig};
 use crate::shell::{PollingFlags, SessionHandle};
@@ -161,14 +162,28 @@ impl Engine {
         remote: SocketAddr,
         upgrade: Option<UpgradeIo>,
     ) -> Response<EngineBody> {
+        match self.start(req, remote, upgrade).await {
+            Dispatched::Ready(res) => res,
+            Dispatched::Waiting(poll) => poll.response().await,
+        }
+    }
+
+    /// Serves one request up to its answer, or up to the wait of a long-poll.
+    /// The HTTP server holds the small [`PendingPoll`] instead of this whole
+    /// future for as long as the poll waits.
+    pub(crate) async fn start(
+        &self,
+        req: Request<ReqBody>,
+        remote: SocketAddr,
+        upgrade: Option<UpgradeIo>,
+    ) -> Dispatched {
         let cfg = &self.inner.config;
         let is_upgrade = upgrade.is_some();
         let query = Query::parse(req.uri());
-        // Only the origin is kept for the answer's CORS headers: a long-poll
-        // holds this future for minutes, the request headers need not wait with it.
+        // Only the origin is kept for the answer's CORS headers.
         let origin = req.headers().get(header::ORIGIN).cloned();
 
-        let mut res = if req.method() == Method::OPTIONS && cfg.cors.is_some() {
+        let res = if req.method() == Method::OPTIONS && cfg.cors.is_some() {
             // The reference's CORS layer answers preflights before the engine sees them.
             cfg.cors
                 .as_ref()
@@ -176,7 +191,10 @@ impl Engine {
                 .unwrap_or_else(|| crate::http_util::empty(StatusCode::NO_CONTENT))
         } else {
             match self.route(req, remote, &query, upgrade).await {
-                Ok(res) => res,
+                Ok(Served::Ready(res)) => res,
+                Ok(Served::Waiting(poll)) => {
+                    return Dispatched::Waiting(PendingPoll { poll, origin });
+                }
                 Err(e) => {
                     tracing::debug!(code = e.code(), "request refused");
                     if is_upgrade {
@@ -187,12 +205,7 @@ impl Engine {
                 }
             }
         };
-        if let Some(cors) = &cfg.cors
-            && res.status() != StatusCode::SWITCHING_PROTOCOLS
-        {
-            apply_cors(cors, origin.as_ref(), res.headers_mut());
-        }
-        res
+        Dispatched::Ready(with_cors(&self.inner, res, origin.as_ref()))
     }
 
     /// Checks a request as the reference's `verify` does, then dispatches it.
@@ -202,7 +215,7 @@ impl Engine {
         remote: SocketAddr,
         query: &Query,
         on_upgrade: Option<UpgradeIo>,
-    ) -> Result<Response<EngineBody>, RequestError> {
+    ) -> Result<Served, RequestError> {
         let cfg = &self.inner.config;
         let transport = query
             .transport
@@ -222,7 +235,7 @@ impl Engine {
             }
             return match (on_upgrade, transport) {
                 (Some(up), TransportKind::Websocket) => {
-                    websocket::upgrade_existing(&self.inner, session, &req, up)
+                    websocket::upgrade_existing(&self.inner, session, &req, up).map(Served::Ready)
                 }
                 (Some(_), TransportKind::Polling) | (None, TransportKind::Websocket) => {
                     Err(RequestError::BadRequest)
@@ -251,10 +264,12 @@ impl Engine {
                     transport,
                     on_upgrade,
                 )
-                .await;
+                .await
+                .map(Served::Ready);
         }
         self.handshake(req, remote, query, transport, on_upgrade)
             .await
+            .map(Served::Ready)
     }
 
     async fn handshake(
@@ -361,6 +376,41 @@ impl Engine {
             .serve(listener)
             .await
     }
+}
+
+/// A request served up to its answer, or up to the wait of a long-poll.
+pub(crate) enum Dispatched {
+    Ready(Response<EngineBody>),
+    Waiting(PendingPoll),
+}
+
+/// A long-poll waiting for its answer, with the origin its CORS headers need.
+pub(crate) struct PendingPoll {
+    poll: LongPoll,
+    origin: Option<http::HeaderValue>,
+}
+
+impl PendingPoll {
+    /// The answer, once the session has packets for it (or closes).
+    pub(crate) async fn response(self) -> Response<EngineBody> {
+        let engine = self.poll.engine.clone();
+        let res = self.poll.response().await;
+        with_cors(&engine, res, self.origin.as_ref())
+    }
+}
+
+/// Adds the CORS headers to an answer (not to a WebSocket's 101).
+fn with_cors(
+    engine: &EngineInner,
+    mut res: Response<EngineBody>,
+    origin: Option<&http::HeaderValue>,
+) -> Response<EngineBody> {
+    if let Some(cors) = &engine.config.cors
+        && res.status() != StatusCode::SWITCHING_PROTOCOLS
+    {
+        apply_cors(cors, origin, res.headers_mut());
+    }
+    res
 }
 
 /// A request body, as the HTTP server that read the request has it.

@@ -23,6 +23,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -34,7 +35,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout_at};
 
 use crate::config::HttpConfig;
-use crate::engine::{Engine, ReqBody, accept};
+use crate::engine::{Dispatched, Engine, ReqBody, accept};
 use crate::http_util::EngineBody;
 use crate::websocket::{self, RawUpgrade, UpgradeIo};
 
@@ -382,26 +383,6 @@ impl Conn {
         }
     }
 
-    /// Resolves when the peer closes (or the socket fails) while a request is
-    /// being served. Bytes that arrive meanwhile (a pipelined request) are
-    /// kept, up to `max` of them; past that the socket is no longer read.
-    async fn closed(stream: &TcpStream, buf: &mut BytesMut, max: usize) {
-        loop {
-            if buf.len() >= max {
-                return std::future::pending().await;
-            }
-            if stream.readable().await.is_err() {
-                return;
-            }
-            match read_ready(stream, buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return,
-            }
-        }
-    }
-
     async fn write(&mut self, data: &[u8], cfg: &HttpConfig) -> Result<(), Stop> {
         let deadline = Instant::now() + cfg.request_timeout;
         match timeout_at(deadline, self.stream.write_all(data)).await {
@@ -412,7 +393,7 @@ impl Conn {
 
     /// Answers `status` with no body and closes, reading what the peer still
     /// sends for a moment so that it sees the answer rather than a reset.
-    async fn refuse(mut self, status: StatusCode, cfg: &HttpConfig) {
+    async fn refuse(&mut self, status: StatusCode, cfg: &HttpConfig) {
         let mut out = BytesMut::with_capacity(128);
         let res = empty(status);
         write_head(&mut out, &res, 0, false);
@@ -424,10 +405,12 @@ impl Conn {
 
     /// Closes the sending side, then drains the peer's bytes until it closes
     /// too or a short while passes.
-    async fn linger(mut self) {
+    async fn linger(&mut self) {
         let _ = self.stream.shutdown().await;
         let deadline = Instant::now() + Duration::from_secs(2);
-        let mut sink = [0u8; 1024];
+        // On the heap: a buffer held across an await would enlarge every
+        // connection's future, lingering or not.
+        let mut sink = vec![0u8; READ_CHUNK];
         while let Ok(Ok(n)) = timeout_at(deadline, self.stream.read(&mut sink)).await {
             if n == 0 {
                 break;
@@ -451,20 +434,86 @@ fn empty(status: StatusCode) -> Response<()> {
     res
 }
 
+/// What a connection knows of the request being answered.
+struct Exchange {
+    started: Dispatched,
+    keep_alive: bool,
+    /// The body was over the limit and left unread: close after the answer.
+    over_limit: bool,
+    /// Where the connection goes if the answer is 101.
+    handover: Option<oneshot::Sender<RawUpgrade>>,
+}
+
+/// Serves the requests of one connection in turn.
+///
+/// Reading a request, starting the engine's work on it and writing the answer
+/// are boxed futures that live only while they run; what stays in the task
+/// between them is the connection and, during a long-poll, the small wait for
+/// its answer. An idle polling session costs little more than that.
 async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: SocketAddr) {
-    let cfg = &server.config;
+    let max_pending = server.config.max_head_bytes;
     let mut conn = Conn {
         stream,
         buf: BytesMut::new(),
     };
     let mut first = true;
     loop {
+        let exchange = Box::pin(next_exchange(&server, &mut conn, remote, first)).await;
+        first = false;
+        let Some(Exchange {
+            started,
+            keep_alive,
+            over_limit,
+            handover,
+        }) = exchange
+        else {
+            return;
+        };
+        let response = match started {
+            Dispatched::Ready(res) => res,
+            Dispatched::Waiting(poll) => {
+                // A peer that leaves drops the poll, which closes its session.
+                let Conn { stream, buf } = &mut conn;
+                tokio::select! {
+                    res = poll.response() => res,
+                    () = closed(stream, buf, max_pending) => return,
+                }
+            }
+        };
+        let answered = Box::pin(answer(
+            &server.config,
+            conn,
+            response,
+            keep_alive,
+            over_limit,
+            handover,
+        ));
+        match answered.await {
+            Some(kept) => conn = kept,
+            None => return,
+        }
+    }
+}
+
+/// Reads the next request and starts the engine's work on it; `None` when
+/// the connection is done (closed, idle, or refused with an answer already
+/// written).
+async fn next_exchange(
+    server: &HttpServer,
+    conn: &mut Conn,
+    remote: SocketAddr,
+    first: bool,
+) -> Option<Exchange> {
+    let cfg = &server.config;
+    loop {
         let head = match conn.read_head(cfg, first).await {
             Ok(Some(head)) => head,
-            Ok(None) | Err(Stop::Quiet) => return,
-            Err(Stop::Answer(status)) => return conn.refuse(status, cfg).await,
+            Ok(None) | Err(Stop::Quiet) => return None,
+            Err(Stop::Answer(status)) => {
+                conn.refuse(status, cfg).await;
+                return None;
+            }
         };
-        first = false;
         let deadline = Instant::now() + cfg.request_timeout;
         let Head {
             request,
@@ -476,12 +525,13 @@ async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: So
         let Some(engine) = server.route(request.uri().path()) else {
             // Not ours: the body is not read, so the connection cannot go on.
             if framing != Framing::None {
-                return conn.refuse(StatusCode::NOT_FOUND, cfg).await;
+                conn.refuse(StatusCode::NOT_FOUND, cfg).await;
+                return None;
             }
             let mut out = BytesMut::with_capacity(128);
             write_head(&mut out, &empty(StatusCode::NOT_FOUND), 0, keep_alive);
             if conn.write(&out, cfg).await.is_err() || !keep_alive {
-                return;
+                return None;
             }
             conn.release();
             continue;
@@ -493,15 +543,18 @@ async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: So
                 .await
                 .is_err()
         {
-            return;
+            return None;
         }
         let body = match conn
             .read_body(framing, engine.config().max_payload, deadline)
             .await
         {
             Ok(body) => body,
-            Err(Stop::Quiet) => return,
-            Err(Stop::Answer(status)) => return conn.refuse(status, cfg).await,
+            Err(Stop::Quiet) => return None,
+            Err(Stop::Answer(status)) => {
+                conn.refuse(status, cfg).await;
+                return None;
+            }
         };
         conn.release();
         let over_limit = body.is_none();
@@ -515,60 +568,102 @@ async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: So
             data: body.unwrap_or_default(),
             over_limit,
         });
-
-        // Served while watching the socket: a peer that leaves drops the
-        // request (a long-poll that ends this way closes its session).
-        let response = {
-            let Conn { stream, buf } = &mut conn;
+        // A peer that leaves drops the request.
+        let started = {
+            let Conn { stream, buf } = conn;
             tokio::select! {
-                res = engine.dispatch(request, remote, upgrade) => res,
-                () = Conn::closed(stream, buf, cfg.max_head_bytes) => return,
+                started = engine.start(request, remote, upgrade) => started,
+                () = closed(stream, buf, cfg.max_head_bytes) => return None,
             }
         };
-
-        let (parts, body) = response.into_parts();
-        let res = Response::from_parts(parts, ());
-        let body = collect(body).await;
-        let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
-        let keep_alive = keep_alive
-            && !over_limit
-            && !res
-                .headers()
-                .get(http::header::CONNECTION)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
-        let mut out = BytesMut::with_capacity(256 + body.len().min(64 * 1024));
-        write_head(&mut out, &res, body.len(), keep_alive || switching);
-        let written = if body.len() <= 64 * 1024 {
-            out.extend_from_slice(&body);
-            conn.write(&out, cfg).await
-        } else {
-            match conn.write(&out, cfg).await {
-                Ok(()) => conn.write(&body, cfg).await,
-                Err(e) => Err(e),
-            }
-        };
-        if written.is_err() {
-            return;
-        }
-        if switching {
-            if let Some(tx) = handover {
-                let Conn { stream, buf } = conn;
-                let _ = tx.send(RawUpgrade {
-                    stream,
-                    read: buf.to_vec(),
-                });
-            }
-            return;
-        }
-        if over_limit {
-            return conn.linger().await;
-        }
-        if !keep_alive {
-            let _ = conn.stream.shutdown().await;
-            return;
-        }
-        conn.release();
+        return Some(Exchange {
+            started,
+            keep_alive,
+            over_limit,
+            handover,
+        });
     }
+}
+
+/// Writes the answer; the connection back if it serves another request.
+async fn answer(
+    cfg: &HttpConfig,
+    mut conn: Conn,
+    response: Response<EngineBody>,
+    keep_alive: bool,
+    over_limit: bool,
+    handover: Option<oneshot::Sender<RawUpgrade>>,
+) -> Option<Conn> {
+    let (parts, body) = response.into_parts();
+    let res = Response::from_parts(parts, ());
+    let body = collect(body).await;
+    let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let keep_alive = keep_alive
+        && !over_limit
+        && !res
+            .headers()
+            .get(http::header::CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    let mut out = BytesMut::with_capacity(256 + body.len().min(64 * 1024));
+    write_head(&mut out, &res, body.len(), keep_alive || switching);
+    let written = if body.len() <= 64 * 1024 {
+        out.extend_from_slice(&body);
+        conn.write(&out, cfg).await
+    } else {
+        match conn.write(&out, cfg).await {
+            Ok(()) => conn.write(&body, cfg).await,
+            Err(e) => Err(e),
+        }
+    };
+    if written.is_err() {
+        return None;
+    }
+    if switching {
+        if let Some(tx) = handover {
+            let Conn { stream, buf } = conn;
+            let _ = tx.send(RawUpgrade {
+                stream,
+                read: buf.to_vec(),
+            });
+        }
+        return None;
+    }
+    if over_limit {
+        conn.linger().await;
+        return None;
+    }
+    if !keep_alive {
+        let _ = conn.stream.shutdown().await;
+        return None;
+    }
+    conn.release();
+    Some(conn)
+}
+
+/// Resolves when the peer closes (or the socket fails) while a request is
+/// being served. Bytes that arrive meanwhile (a pipelined request) are kept,
+/// up to `max` of them; past that the socket is no longer read. Written on
+/// readiness directly: this future is part of every waiting long-poll.
+async fn closed(stream: &TcpStream, buf: &mut BytesMut, max: usize) {
+    std::future::poll_fn(|cx| {
+        loop {
+            if buf.len() >= max {
+                return Poll::Pending;
+            }
+            match stream.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {}
+            }
+            match read_ready(stream, buf) {
+                Ok(0) => return Poll::Ready(()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return Poll::Ready(()),
+            }
+        }
+    })
+    .await
 }
 
 async fn collect(body: EngineBody) -> Bytes {

@@ -37,22 +37,27 @@ pub(crate) fn first_poll(
     encode_response(engine, handle, &answer, &packets.unwrap_or_default())
 }
 
+/// How a request of an existing polling session was served.
+pub(crate) enum Served {
+    /// Answered.
+    Ready(Response<EngineBody>),
+    /// A GET waiting for the session's next packets.
+    Waiting(LongPoll),
+}
+
 /// Serves a GET or POST for an existing polling session.
 pub(crate) async fn serve(
-    engine: &EngineInner,
+    engine: &Arc<EngineInner>,
     handle: Arc<SessionHandle>,
     req: Request<ReqBody>,
-) -> Response<EngineBody> {
+) -> Served {
     let answer = Answer::for_request(engine, req.headers());
     match *req.method() {
-        Method::GET => {
-            // A long-poll may wait for minutes: the request is not kept meanwhile.
-            drop(req);
-            poll(engine, handle, answer).await
-        }
-        Method::POST => post(engine, handle, req, answer).await,
+        // A long-poll may wait for minutes: the request is not kept meanwhile.
+        Method::GET => poll(engine, handle, answer),
+        Method::POST => Served::Ready(post(engine, handle, req, answer).await),
         // The reference's polling transport answers other methods with a bare 500.
-        _ => http_util::empty(StatusCode::INTERNAL_SERVER_ERROR),
+        _ => Served::Ready(http_util::empty(StatusCode::INTERNAL_SERVER_ERROR)),
     }
 }
 
@@ -99,11 +104,7 @@ impl Drop for AbortGuard {
     }
 }
 
-async fn poll(
-    engine: &EngineInner,
-    handle: Arc<SessionHandle>,
-    answer: Answer,
-) -> Response<EngineBody> {
+fn poll(engine: &Arc<EngineInner>, handle: Arc<SessionHandle>, answer: Answer) -> Served {
     let (tx, rx) = oneshot::channel();
     let accepted = handle.with(|inner| {
         if inner.machine.on_poll() {
@@ -115,13 +116,38 @@ async fn poll(
     });
     if !accepted {
         // "overlap from client": the session is closed, this GET gets a bare 400.
-        return http_util::empty(StatusCode::BAD_REQUEST);
+        return Served::Ready(http_util::empty(StatusCode::BAD_REQUEST));
     }
-    let mut guard = AbortGuard(Some(handle.clone()));
-    // A dropped sender means the session is gone: answer like a closed one.
-    let packets = rx.await.unwrap_or_else(|_| vec![Packet::Close]);
-    guard.0 = None;
-    encode_response(engine, &handle, &answer, &packets)
+    Served::Waiting(LongPoll {
+        engine: engine.clone(),
+        rx,
+        guard: AbortGuard(Some(handle.clone())),
+        handle,
+        answer,
+    })
+}
+
+/// A GET waiting for its session's next packets: only what the answer needs,
+/// since idle polling sessions hold one each for most of their life.
+pub(crate) struct LongPoll {
+    pub(crate) engine: Arc<EngineInner>,
+    handle: Arc<SessionHandle>,
+    /// Declared before `guard` so that it is dropped first: the guard tells
+    /// an aborted GET by its receiver being gone.
+    rx: oneshot::Receiver<Vec<Packet>>,
+    /// Reports the GET as aborted if this is dropped before the answer.
+    guard: AbortGuard,
+    answer: Answer,
+}
+
+impl LongPoll {
+    /// Waits for the packets, then encodes them.
+    pub(crate) async fn response(mut self) -> Response<EngineBody> {
+        // A dropped sender means the session is gone: answer like a closed one.
+        let packets = (&mut self.rx).await.unwrap_or_else(|_| vec![Packet::Close]);
+        self.guard.0 = None;
+        encode_response(&self.engine, &self.handle, &self.answer, &packets)
+    }
 }
 
 /// Encodes packets as the session's polling body, with the reference's headers.

@@ -77,7 +77,5 @@ export async function startFeatureServer({ recovery = false, allowEio3 = false, 
   if (!bin) {
     throw new Error("FEATURE_SERVER is not set: run the suite with scripts/test, or set it to target/debug/feature-server");
   }
-  // FIXTURE_HTTP=hyper: the engines behind a hyper server, as an application embeds them.
-  const http = process.env.FIXTURE_HTTP === "hyper" ? ["--hyper"] : [];
-  return startProcess(bin, [...flags, ...http]);
+  return startProcess(bin, flags);
 }
