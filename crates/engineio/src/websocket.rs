@@ -259,11 +259,14 @@ fn spawn(
     wake: Arc<Notify>,
 ) {
     let config = ws_config(engine);
+    // This task lives as long as the connection, and idle connections are
+    // most of them: the hand-over future is boxed (it ends once the socket
+    // is ready) and the socket is held here once, lent to `run`.
     tokio::spawn(async move {
-        match up.into_ws(config).await {
-            Some(ws) => run(ws, &handle, id, &wake).await,
-            None => detach(&handle, id, true),
-        }
+        let Some(mut ws) = Box::pin(up.into_ws(config)).await else {
+            return detach(&handle, id, true);
+        };
+        run(&mut ws, &handle, id, &wake).await;
     });
 }
 
@@ -301,7 +304,7 @@ enum Read {
     },
 }
 
-async fn run(mut ws: Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
+async fn run(ws: &mut Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
     // Something may already be queued (the open packet of a new session).
     wake.notify_one();
     let (close, error) = loop {
@@ -316,7 +319,7 @@ async fn run(mut ws: Ws, handle: &Arc<SessionHandle>, id: u64, wake: &Notify) {
                 }
             }
             _ = wake.notified() => {
-                match write(&mut ws, handle, id).await {
+                match write(ws, handle, id).await {
                     Ok(false) => {}
                     Ok(true) => break (None, false),
                     Err(()) => break (None, true),
