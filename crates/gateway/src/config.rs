@@ -106,6 +106,16 @@ pub struct Config {
     /// Largest HTTP request body accepted, and largest upstream answer read, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", value_name = "MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Runtime threads: 0 is one per core; 1 runs everything on one thread (the lowest latency
+    /// when the gateway shares a small machine, as a Node process would).
+    #[arg(
+        long,
+        env = "WORKER_THREADS",
+        value_name = "WORKER_THREADS",
+        default_value_t = 0
+    )]
+    pub worker_threads: usize,
 }
 
 impl Config {
@@ -303,6 +313,9 @@ mod tests {
         assert_eq!(c.relay_events, vec!["send_message".to_owned()]);
         assert_eq!(c.relay_timeout(), Duration::from_millis(10_000));
         assert_eq!(c.log_level, "info");
+        assert_eq!(c.worker_threads, 0);
+        assert_eq!(parse(&["--worker-threads", "1"]).unwrap().worker_threads, 1);
+        assert!(parse(&["--worker-threads", "-1"]).is_err());
     }
 
     #[test]
