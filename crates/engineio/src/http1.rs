@@ -77,15 +77,76 @@ impl HttpServer {
     /// Accepts connections on `listener` and serves each on its own task.
     /// Returns only if the runtime shuts down; accept errors are survived.
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
+        accept_loop(Arc::new(self), listener).await;
+        Ok(())
+    }
+
+    /// Serves on `threads` threads in all (0: one per core): this task's
+    /// thread accepts, and hands the connections in turn to itself and to
+    /// more threads, each running its own single-threaded tokio runtime. A
+    /// connection, its session and their tasks stay on the thread that got
+    /// them; only what is shared (broadcasts, the session table) crosses
+    /// threads. Unlike a work-stealing runtime, no thread is woken to take
+    /// work another would have done at once, which matters when the cores are
+    /// also busy with other processes. Call it from a current-thread runtime,
+    /// so that this thread's share stays on it too.
+    pub async fn serve_on_threads(self, listener: TcpListener, threads: usize) -> io::Result<()> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         let server = Arc::new(self);
+        let mut others = Vec::new();
+        for i in 1..threads {
+            let (tx, mut rx) =
+                tokio::sync::mpsc::unbounded_channel::<(std::net::TcpStream, SocketAddr)>();
+            let server = server.clone();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            std::thread::Builder::new()
+                .name(format!("engineio-{i}"))
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        while let Some((stream, remote)) = rx.recv().await {
+                            match TcpStream::from_std(stream) {
+                                Ok(stream) => {
+                                    tokio::spawn(serve_connection(server.clone(), stream, remote));
+                                }
+                                Err(e) => tracing::warn!(error = %e, "connection not taken"),
+                            }
+                        }
+                    })
+                })?;
+            others.push(tx);
+        }
+        let mut turn = 0usize;
         loop {
             let (stream, remote) = accept(&listener).await;
-            tokio::spawn(serve_connection(server.clone(), stream, remote));
+            turn = (turn + 1) % threads;
+            let Some(other) = turn.checked_sub(1).and_then(|i| others.get(i)) else {
+                tokio::spawn(serve_connection(server.clone(), stream, remote));
+                continue;
+            };
+            // Out of this runtime's reactor, into the other thread's.
+            match stream.into_std() {
+                Ok(stream) => {
+                    let _ = other.send((stream, remote));
+                }
+                Err(e) => tracing::warn!(error = %e, "connection not handed over"),
+            }
         }
     }
 
     fn route(&self, path: &str) -> Option<&Engine> {
         self.engines.iter().find(|e| e.handles(path))
+    }
+}
+
+async fn accept_loop(server: Arc<HttpServer>, listener: TcpListener) {
+    loop {
+        let (stream, remote) = accept(&listener).await;
+        tokio::spawn(serve_connection(server.clone(), stream, remote));
     }
 }
 

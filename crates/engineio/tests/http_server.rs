@@ -346,3 +346,59 @@ async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
     assert!(text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
     assert!(!text.contains("content-length"));
 }
+
+#[tokio::test]
+async fn serving_on_several_threads_keeps_each_session_on_one_thread() {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex};
+    // The thread each session started on, and every thread that later served one of its messages.
+    let seen: Arc<Mutex<Vec<(String, HashSet<String>)>>> = Arc::default();
+    let record = seen.clone();
+    let engine = Engine::new(EngineConfig::default(), move |conn| {
+        let (tx, mut rx) = conn.into_parts();
+        let here = || format!("{:?}", std::thread::current().id());
+        let index = {
+            let mut all = record.lock().unwrap();
+            all.push((here(), HashSet::new()));
+            all.len() - 1
+        };
+        let record = record.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                record.lock().unwrap()[index].1.insert(here());
+                let _ = tx.send(msg);
+            }
+        });
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        engineio::HttpServer::new(HttpConfig::default())
+            .engine(engine)
+            .serve_on_threads(listener, 2),
+    );
+    for _ in 0..20 {
+        let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
+        let sid = sid_of(&res.unwrap().2);
+        let target = format!("{HANDSHAKE}&sid={sid}");
+        let post = format!("POST {target} HTTP/1.1\r\nContent-Length: 3\r\n\r\n4hi");
+        let (_, res) = request(addr, post.as_bytes()).await;
+        assert_eq!(res.unwrap().0, 200);
+        let (_, res) = request(addr, format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes()).await;
+        assert_eq!(res.unwrap().2, "4hi");
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 20);
+    let this_thread = format!("{:?}", std::thread::current().id());
+    let elsewhere = seen.iter().filter(|(t, _)| *t != this_thread).count();
+    // Connections are handed to the two threads in turn; each handshake here
+    // uses a connection of its own, so half the sessions start on the other thread.
+    assert_eq!(elsewhere, 10);
+    for (started, served) in seen.iter() {
+        assert_eq!(
+            served.iter().collect::<Vec<_>>(),
+            vec![started],
+            "a session moved threads"
+        );
+    }
+}

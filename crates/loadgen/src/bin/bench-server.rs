@@ -5,8 +5,9 @@
 //! - `bcast`: sent to every other socket of `/` (`socket.broadcast.emit`), then
 //!   acknowledged with no arguments so the emitter can keep a window of sends.
 //!
-//! `--threads 1` runs the current-thread runtime (the fair match for Node's one
-//! thread); `--threads 0` uses every core.
+//! `--threads 1` runs one current-thread runtime (the fair match for Node's one
+//! thread); `--threads 0` runs one per core, each serving the connections it
+//! accepted; `--tokio-mt` uses tokio's work-stealing runtime instead.
 
 use clap::Parser;
 use socketio_server::{Server, ServerConfig};
@@ -17,33 +18,35 @@ struct Args {
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 3000)]
     port: u16,
-    /// Runtime threads: 1 is tokio's current-thread runtime, 0 is one per core.
+    /// Threads: 1 is one tokio current-thread runtime; 0 is one such runtime
+    /// per core, each accepting its own share of the connections.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Use tokio's work-stealing multi-thread runtime (one worker per core) instead.
+    #[arg(long)]
+    tokio_mt: bool,
 }
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let runtime = match args.threads {
-        1 => tokio::runtime::Builder::new_current_thread()
+    let runtime = if args.tokio_mt {
+        tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .build()?,
-        0 => tokio::runtime::Builder::new_multi_thread()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?,
-        n => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build()?,
+            .build()?
     };
-    runtime.block_on(serve(args.port))
+    runtime.block_on(serve(args.port, args.threads, args.tokio_mt))
 }
 
-async fn serve(port: u16) -> std::io::Result<()> {
+async fn serve(port: u16, threads: usize, tokio_mt: bool) -> std::io::Result<()> {
     let mut config = ServerConfig::default();
     // Large enough that the outgoing queue of a fast broadcast never closes a
     // receiver during a run; the reference has no such limit at all.
     config.engine.max_buffered_bytes = 256 << 20;
+    let config_http = config.engine.http.clone();
     let io = Server::new(config);
     io.on_connection(|socket| {
         socket.on("echo", |_socket, event| {
@@ -61,8 +64,16 @@ async fn serve(port: u16) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
     // Exits cleanly on Ctrl-C, so that profilers (valgrind, perf) write their output.
+    let http = socketio_server::engineio::HttpServer::new(config_http).engine(io.engine().clone());
+    let served = async {
+        if threads == 1 || tokio_mt {
+            http.serve(listener).await
+        } else {
+            http.serve_on_threads(listener, threads).await
+        }
+    };
     tokio::select! {
-        served = io.serve(listener) => served,
+        served = served => served,
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }
