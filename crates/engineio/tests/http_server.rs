@@ -351,8 +351,9 @@ async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
 async fn serving_on_several_threads_keeps_each_session_on_one_thread() {
     use std::collections::HashSet;
     use std::sync::{Arc, Mutex};
-    // The thread each session started on, and every thread that later served one of its messages.
-    let seen: Arc<Mutex<Vec<(String, HashSet<String>)>>> = Arc::default();
+    /// Per session: the thread it started on, and every thread that served one of its messages.
+    type Seen = Arc<Mutex<Vec<(String, HashSet<String>)>>>;
+    let seen: Seen = Arc::default();
     let record = seen.clone();
     let engine = Engine::new(EngineConfig::default(), move |conn| {
         let (tx, mut rx) = conn.into_parts();
