@@ -10,21 +10,9 @@ use engineio::{Engine, EngineConfig, HttpConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Serves an echo engine under `/engine.io/`; returns its address and the engine.
-async fn start(config: EngineConfig) -> (SocketAddr, Engine) {
-    let engine = Engine::new(config, |conn| {
-        let (tx, mut rx) = conn.into_parts();
-        tokio::spawn(async move {
-            while let Some(msg) = rx.recv().await {
-                let _ = tx.send(msg);
-            }
-        });
-    });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(engine.clone().serve(listener));
-    (addr, engine)
-}
+mod common;
+
+use common::start_echo as start;
 
 async fn start_http(http: HttpConfig) -> SocketAddr {
     start(EngineConfig {

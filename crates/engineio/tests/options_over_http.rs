@@ -5,26 +5,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use engineio::{
-    CookieConfig, CorsConfig, CorsOrigins, Engine, EngineConfig, Message, TransportKind,
-};
+use engineio::{CookieConfig, CorsConfig, CorsOrigins, EngineConfig, Message, TransportKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
+
+mod common;
 
 /// Serves an echo engine with `config`; returns its address.
 async fn start(config: EngineConfig) -> SocketAddr {
-    let engine = Engine::new(config, |conn| {
-        let (tx, mut rx) = conn.into_parts();
-        tokio::spawn(async move {
-            while let Some(msg) = rx.recv().await {
-                let _ = tx.send(msg);
-            }
-        });
-    });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(engine.serve(listener));
-    addr
+    common::start_echo(config).await.0
 }
 
 /// A response: status, lower-cased headers, body.
