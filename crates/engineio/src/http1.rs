@@ -336,6 +336,30 @@ fn parse_chunked(buf: &[u8], limit: usize) -> Result<Option<(Option<Bytes>, usiz
     }
 }
 
+/// Runs the request parsers over arbitrary bytes, for the fuzz target and its
+/// corpus replay: a head (with default limits and with tight ones), then a
+/// chunked body from what follows it. Panics only if a parser breaks its own
+/// rules (a length past the input).
+#[doc(hidden)]
+pub fn fuzz_request(data: &[u8]) {
+    let tight = HttpConfig {
+        max_head_bytes: 256,
+        max_headers: 4,
+        ..HttpConfig::default()
+    };
+    for cfg in [HttpConfig::default(), tight] {
+        if let Ok(Some((_, len))) = parse_head(data, &cfg) {
+            assert!(len <= data.len() && len <= cfg.max_head_bytes);
+        }
+    }
+    for limit in [0, 16, 1 << 20] {
+        if let Ok(Some((body, used))) = parse_chunked(data, limit) {
+            assert!(used <= data.len());
+            assert!(body.is_none_or(|b| b.len() <= limit));
+        }
+    }
+}
+
 /// The smallest read buffer allocated when more bytes are needed.
 const READ_CHUNK: usize = 1024;
 

@@ -55,5 +55,7 @@ pub use error::RequestError;
 pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;
 pub use http1::HttpServer;
+#[doc(hidden)]
+pub use http1::fuzz_request;
 pub use packet::{Message, Packet, PacketError};
 pub use reason::CloseReason;

@@ -1,5 +1,5 @@
 //! Replays the committed Engine.IO fuzz corpora (`fuzz/corpus/engineio_*`) through
-//! the packet and payload decoders as ordinary tests: no input may panic, and a
+//! the packet, payload and HTTP request decoders as ordinary tests: no input may panic, and a
 //! decoded packet writes back to text that decodes to the same packet.
 
 use std::path::Path;
@@ -62,5 +62,12 @@ fn payload_v3_corpus() {
         if let Some(form) = payload_v3::decode_jsonp_form(&data) {
             let _ = payload_v3::decode_string(&form);
         }
+    }
+}
+
+#[test]
+fn http_corpus() {
+    for data in corpus("engineio_http") {
+        engineio::fuzz_request(&data);
     }
 }
