@@ -158,3 +158,39 @@ describe("gateway global mode", () => {
     for (const x of [root, rootFiltered, shop]) x.disconnect();
   });
 });
+
+describe("gateway body limit", () => {
+  let gw;
+  let data;
+  before(async () => {
+    data = tempDataDir();
+    gw = await startGateway({ AUTHENTICATION_API_KEY: KEY, DATA_DIR: data.dir, MAX_BODY_BYTES: "1000" });
+  });
+  after(async () => {
+    await gw.stop();
+    data.cleanup();
+  });
+
+  test("a webhook body over MAX_BODY_BYTES is a 413, sized or chunked, and nothing is emitted", async () => {
+    const shop = client(gw.url, "/shop", { auth: { apikey: KEY } });
+    await connected(shop);
+    const got = record(shop);
+    const big = evolutionEvent("shop", "messages.upsert", { text: "x".repeat(2000) });
+    const sized = await request(gw.url, "POST", "/webhook", { key: KEY, body: big });
+    assert.equal(sized.status, 413);
+    // Without a length, node:http sends the body chunked.
+    const chunked = await request(gw.url, "POST", "/webhook", {
+      key: KEY,
+      body: big,
+      headers: { "transfer-encoding": "chunked" },
+    });
+    assert.equal(chunked.status, 413);
+    // Under the limit, the same route works, on a fresh connection or a kept one.
+    const small = await request(gw.url, "POST", "/webhook", { key: KEY, body: evolutionEvent("shop") });
+    assert.equal(small.status, 202);
+    await sleep(200);
+    assert.deepEqual(got.map((g) => g.event), ["messages.upsert"]);
+    assert.ok(!JSON.stringify(got).includes("xxxx"), "the large event was not emitted");
+    shop.disconnect();
+  });
+});

@@ -20,8 +20,10 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,10 +55,73 @@ use crate::websocket::{self, RawUpgrade, UpgradeIo};
 ///     .await
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct HttpServer {
     engines: Vec<Engine>,
+    fallback: Option<Fallback>,
     config: HttpConfig,
+}
+
+/// The future of a fallback handler's answer (see [`HttpServer::fallback`]).
+pub type FallbackFuture = Pin<Box<dyn Future<Output = Response<EngineBody>> + Send>>;
+
+/// The handler of the requests no engine serves, and its body limit.
+type Fallback = (
+    usize,
+    Arc<dyn Fn(Request<BufferedBody>, SocketAddr) -> FallbackFuture + Send + Sync>,
+);
+
+impl std::fmt::Debug for HttpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServer")
+            .field("engines", &self.engines)
+            .field("fallback", &self.fallback.is_some())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// A request body read whole by [`HttpServer`] for its fallback handler. A
+/// body over the handler's limit is not read: reading it gives [`BodyTooLarge`].
+#[derive(Debug)]
+pub struct BufferedBody {
+    data: Option<Bytes>,
+    too_large: bool,
+}
+
+/// The error of a [`BufferedBody`] whose body was over the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("request body over the limit")]
+pub struct BodyTooLarge;
+
+impl http_body::Body for BufferedBody {
+    type Data = Bytes;
+    type Error = BodyTooLarge;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BodyTooLarge>>> {
+        if std::mem::take(&mut self.too_large) {
+            return Poll::Ready(Some(Err(BodyTooLarge)));
+        }
+        Poll::Ready(
+            self.data
+                .take()
+                .filter(|d| !d.is_empty())
+                .map(|d| Ok(http_body::Frame::data(d))),
+        )
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.too_large && self.data.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.data {
+            Some(d) if !self.too_large => http_body::SizeHint::with_exact(d.len() as u64),
+            _ => http_body::SizeHint::default(),
+        }
+    }
 }
 
 impl HttpServer {
@@ -64,8 +129,24 @@ impl HttpServer {
     pub fn new(config: HttpConfig) -> HttpServer {
         HttpServer {
             engines: Vec::new(),
+            fallback: None,
             config,
         }
+    }
+
+    /// Answers the requests no engine serves with `handler` instead of 404,
+    /// their bodies read whole first, up to `max_body` bytes. A larger body is
+    /// not read: the handler gets [`BodyTooLarge`] when it reads it, and the
+    /// connection closes after the answer. For an application's own routes
+    /// beside its engines.
+    pub fn fallback<F, Fut>(mut self, max_body: usize, handler: F) -> HttpServer
+    where
+        F: Fn(Request<BufferedBody>, SocketAddr) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<EngineBody>> + Send + 'static,
+    {
+        let handler = move |req, remote| -> FallbackFuture { Box::pin(handler(req, remote)) };
+        self.fallback = Some((max_body, Arc::new(handler)));
+        self
     }
 
     /// Adds an engine; a request goes to the first engine whose path it starts with.
@@ -607,19 +688,24 @@ async fn next_exchange(
             expect_continue,
         } = head;
 
-        let Some(engine) = server.route(request.uri().path()) else {
-            // Not ours: the body is not read, so the connection cannot go on.
-            if framing != Framing::None {
-                conn.refuse(StatusCode::NOT_FOUND, cfg).await;
-                return None;
+        let engine = server.route(request.uri().path());
+        let limit = match (engine, &server.fallback) {
+            (Some(engine), _) => engine.config().max_payload,
+            (None, Some((max_body, _))) => *max_body,
+            (None, None) => {
+                // Nobody's: the body is not read, so the connection cannot go on.
+                if framing != Framing::None {
+                    conn.refuse(StatusCode::NOT_FOUND, cfg).await;
+                    return None;
+                }
+                let mut out = BytesMut::with_capacity(128);
+                write_head(&mut out, &empty(StatusCode::NOT_FOUND), 0, keep_alive);
+                if conn.write(&out, cfg).await.is_err() || !keep_alive {
+                    return None;
+                }
+                conn.release();
+                continue;
             }
-            let mut out = BytesMut::with_capacity(128);
-            write_head(&mut out, &empty(StatusCode::NOT_FOUND), 0, keep_alive);
-            if conn.write(&out, cfg).await.is_err() || !keep_alive {
-                return None;
-            }
-            conn.release();
-            continue;
         };
 
         if expect_continue
@@ -630,10 +716,7 @@ async fn next_exchange(
         {
             return None;
         }
-        let body = match conn
-            .read_body(framing, engine.config().max_payload, deadline)
-            .await
-        {
+        let body = match conn.read_body(framing, limit, deadline).await {
             Ok(body) => body,
             Err(Stop::Quiet) => return None,
             Err(Stop::Answer(status)) => {
@@ -643,6 +726,28 @@ async fn next_exchange(
         };
         conn.release();
         let over_limit = body.is_none();
+        let Some(engine) = engine else {
+            let Some((_, handler)) = &server.fallback else {
+                return None;
+            };
+            let request = request.map(|()| BufferedBody {
+                too_large: over_limit,
+                data: body,
+            });
+            let answer = handler(request, remote);
+            // A peer that leaves drops the request.
+            let Conn { stream, buf } = conn;
+            let res = tokio::select! {
+                res = answer => res,
+                () = closed(stream, buf, cfg.max_head_bytes) => return None,
+            };
+            return Some(Exchange {
+                started: Dispatched::Ready(res),
+                keep_alive,
+                over_limit,
+                handover: None,
+            });
+        };
         let (upgrade, handover) = if websocket::is_upgrade_request(request.headers()) {
             let (tx, rx) = oneshot::channel();
             (Some(UpgradeIo::Raw(rx)), Some(tx))

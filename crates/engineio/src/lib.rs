@@ -54,8 +54,8 @@ pub use engine::{Engine, accept};
 pub use error::RequestError;
 pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;
-pub use http1::HttpServer;
 #[doc(hidden)]
 pub use http1::fuzz_request;
+pub use http1::{BodyTooLarge, BufferedBody, FallbackFuture, HttpServer};
 pub use packet::{Message, Packet, PacketError};
 pub use reason::CloseReason;

@@ -6,15 +6,14 @@
 //! DISCONNECT packet (server-side reason `server shutting down` ...), and exits with status 0."
 
 use std::{
-    convert::Infallible,
     net::SocketAddr,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use hyper::{body::Incoming, server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use socketio_server::engineio::{HttpConfig, HttpServer};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -66,6 +65,7 @@ pub struct Gateway {
     api: Api,
     hub: Hub,
     keys: Arc<Keys>,
+    max_body_bytes: usize,
 }
 
 impl Gateway {
@@ -104,7 +104,12 @@ impl Gateway {
             config.max_body_bytes,
             config.cors_origin.clone(),
         );
-        Ok(Gateway { api, hub, keys })
+        Ok(Gateway {
+            api,
+            hub,
+            keys,
+            max_body_bytes: config.max_body_bytes,
+        })
     }
 
     /// Answers one request: the Socket.IO path goes to the hub's server, the rest to the API.
@@ -119,34 +124,31 @@ impl Gateway {
         }
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then closes every client.
+    /// Serves on `listener` until `shutdown` resolves, then closes every client. HTTP is the
+    /// engine's own lean HTTP/1.1 server: the Socket.IO path goes to the hub's engine, every
+    /// other request to the API, its body read whole first up to `MAX_BODY_BYTES`.
     pub async fn serve(
         &self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, remote) = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = socketio_server::engineio::accept(&listener) => accepted,
-            };
-            let gateway = self.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(req, remote).await) }
-                });
-                if let Err(e) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await
-                {
-                    tracing::trace!(%remote, error = %e, "HTTP connection ended with an error");
-                }
-            });
+        let mut http = HttpServer::new(HttpConfig::default());
+        if let Some(io) = self.hub.server() {
+            http = http.engine(io.engine().clone());
         }
-        drop(listener);
+        let api = self.api.clone();
+        let http = http.fallback(self.max_body_bytes, move |req, _remote| {
+            let api = api.clone();
+            async move { api.handle(req).await }
+        });
+        tokio::select! {
+            () = shutdown => {}
+            served = http.serve(listener) => {
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the HTTP server stopped");
+                }
+            }
+        }
 
         let clients = self.hub.client_count();
         tracing::info!(clients, "shutting down: closing every client");

@@ -114,7 +114,13 @@ where
 {
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge { max }),
+        // The second: a body the HTTP server left unread because it was over the same limit.
+        Err(e)
+            if e.is::<http_body_util::LengthLimitError>()
+                || e.is::<socketio_server::engineio::BodyTooLarge>() =>
+        {
+            Err(BodyError::TooLarge { max })
+        }
         Err(e) => Err(BodyError::Read(e.to_string())),
     }
 }
