@@ -391,3 +391,52 @@ async fn serving_on_several_threads_keeps_each_session_on_one_thread() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_fallback_gets_other_paths_with_their_bodies_up_to_its_limit() {
+    use http_body_util::BodyExt;
+    let (_, engine) = start(EngineConfig::default()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = engineio::HttpServer::new(HttpConfig::default())
+        .engine(engine)
+        .fallback(
+            8,
+            |req: http::Request<engineio::BufferedBody>, _remote| async move {
+                let path = req.uri().path().to_owned();
+                let (status, text) = match req.into_body().collect().await {
+                    Ok(body) => (200, format!("{path} got {} bytes", body.to_bytes().len())),
+                    Err(e) => (413, e.to_string()),
+                };
+                let mut res = http::Response::new(engineio::EngineBody::from(text));
+                *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                res
+            },
+        );
+    tokio::spawn(server.serve(listener));
+
+    // Within the limit, on one kept-alive connection: a sized body, then a chunked one.
+    let raw = "POST /api HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /api/2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let mut pending = Vec::new();
+    let first = read_response(&mut stream, &mut pending).await.unwrap();
+    let second = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!((first.0, first.2.as_str()), (200, "/api got 5 bytes"));
+    assert_eq!((second.0, second.2.as_str()), (200, "/api/2 got 3 bytes"));
+
+    // Over it: the handler reads BodyTooLarge, and the connection closes after its answer.
+    let raw = "POST /api HTTP/1.1\r\nContent-Length: 9\r\n\r\n123456789";
+    let (mut stream, res) = request(addr, raw.as_bytes()).await;
+    let (status, head, text) = res.unwrap();
+    assert_eq!(
+        (status, text.as_str()),
+        (413, "request body over the limit")
+    );
+    assert!(head.contains("connection: close"));
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+
+    // The engine's path still goes to the engine.
+    let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
+    assert!(res.unwrap().2.starts_with("0{\"sid\""));
+}
