@@ -600,12 +600,19 @@ fn empty(status: StatusCode) -> Response<()> {
     res
 }
 
-/// What a connection knows of the request being answered.
+/// A request being answered.
 struct Exchange {
     started: Dispatched,
+    reply: Reply,
+}
+
+/// What the answer's writing needs to know of its request.
+struct Reply {
     keep_alive: bool,
     /// The body was over the limit and left unread: close after the answer.
     over_limit: bool,
+    /// A HEAD request: the answer's head only.
+    head_only: bool,
     /// Where the connection goes if the answer is 101.
     handover: Option<oneshot::Sender<RawUpgrade>>,
 }
@@ -626,13 +633,7 @@ async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: So
     loop {
         let exchange = Box::pin(next_exchange(&server, &mut conn, remote, first)).await;
         first = false;
-        let Some(Exchange {
-            started,
-            keep_alive,
-            over_limit,
-            handover,
-        }) = exchange
-        else {
+        let Some(Exchange { started, reply }) = exchange else {
             return;
         };
         let response = match started {
@@ -646,14 +647,7 @@ async fn serve_connection(server: Arc<HttpServer>, stream: TcpStream, remote: So
                 }
             }
         };
-        let answered = Box::pin(answer(
-            &server.config,
-            conn,
-            response,
-            keep_alive,
-            over_limit,
-            handover,
-        ));
+        let answered = Box::pin(answer(&server.config, conn, response, reply));
         match answered.await {
             Some(kept) => conn = kept,
             None => return,
@@ -687,6 +681,7 @@ async fn next_exchange(
             keep_alive,
             expect_continue,
         } = head;
+        let head_only = request.method() == Method::HEAD;
 
         let engine = server.route(request.uri().path());
         let limit = match (engine, &server.fallback) {
@@ -743,9 +738,12 @@ async fn next_exchange(
             };
             return Some(Exchange {
                 started: Dispatched::Ready(res),
-                keep_alive,
-                over_limit,
-                handover: None,
+                reply: Reply {
+                    keep_alive,
+                    over_limit,
+                    head_only,
+                    handover: None,
+                },
             });
         };
         let (upgrade, handover) = if websocket::is_upgrade_request(request.headers()) {
@@ -768,9 +766,12 @@ async fn next_exchange(
         };
         return Some(Exchange {
             started,
-            keep_alive,
-            over_limit,
-            handover,
+            reply: Reply {
+                keep_alive,
+                over_limit,
+                head_only,
+                handover,
+            },
         });
     }
 }
@@ -780,10 +781,14 @@ async fn answer(
     cfg: &HttpConfig,
     mut conn: Conn,
     response: Response<EngineBody>,
-    keep_alive: bool,
-    over_limit: bool,
-    handover: Option<oneshot::Sender<RawUpgrade>>,
+    reply: Reply,
 ) -> Option<Conn> {
+    let Reply {
+        keep_alive,
+        over_limit,
+        head_only,
+        handover,
+    } = reply;
     let (parts, body) = response.into_parts();
     let res = Response::from_parts(parts, ());
     let body = collect(body).await;
@@ -796,7 +801,9 @@ async fn answer(
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
     let mut out = BytesMut::with_capacity(256 + body.len().min(64 * 1024));
     write_head(&mut out, &res, body.len(), keep_alive || switching);
-    let written = if body.len() <= 64 * 1024 {
+    let written = if head_only {
+        conn.write(&out, cfg).await
+    } else if body.len() <= 64 * 1024 {
         out.extend_from_slice(&body);
         conn.write(&out, cfg).await
     } else {

@@ -440,3 +440,30 @@ async fn the_fallback_gets_other_paths_with_their_bodies_up_to_its_limit() {
     let (_, res) = request(addr, format!("GET {HANDSHAKE} HTTP/1.1\r\n\r\n").as_bytes()).await;
     assert!(res.unwrap().2.starts_with("0{\"sid\""));
 }
+
+#[tokio::test]
+async fn a_head_request_gets_the_answer_head_alone() {
+    let addr = start_http(HttpConfig::default()).await;
+    let raw = format!("HEAD {HANDSHAKE} HTTP/1.1\r\n\r\nGET {HANDSHAKE} HTTP/1.1\r\n\r\n");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    // The HEAD's answer announces a body it does not carry: read its head by hand.
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("\r\n\r\nHTTP/1.1 200") {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("both answers in time")
+            .unwrap();
+        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert!(!head.contains("content-length: 0"), "{head}");
+    assert!(
+        rest.starts_with("HTTP/1.1 200 OK\r\n"),
+        "no body between the two: {rest:?}"
+    );
+}
