@@ -45,6 +45,11 @@ pub(crate) struct Inner {
     pub(crate) post_active: bool,
     pub(crate) primary_ws: Option<WsLink>,
     pub(crate) probe_ws: Option<WsLink>,
+    /// The primary WebSocket was woken for output it has not taken yet. A broadcast queues a
+    /// message for every recipient, often several before their tasks run: one wake covers them
+    /// all, and the extra ones would each cost a notify and a pass of the task over an empty
+    /// queue.
+    primary_woken: bool,
     /// Received messages the application has not taken yet. A plain queue under
     /// the session's lock rather than a channel: a channel costs every idle
     /// session about 2 KiB before its first message.
@@ -100,6 +105,7 @@ impl SessionHandle {
                 post_active: false,
                 primary_ws: None,
                 probe_ws: None,
+                primary_woken: false,
                 inbound: VecDeque::new(),
                 receiver_gone: false,
                 armed: None,
@@ -197,6 +203,7 @@ impl SessionHandle {
         // The upgrade completed: the probe becomes the primary transport.
         if inner.machine.transport() == TransportKind::Websocket && inner.primary_ws.is_none() {
             inner.primary_ws = inner.probe_ws.take();
+            inner.primary_woken = false;
         }
         if let Some(answer) = inner.machine.take_poll() {
             if let Some(tx) = inner.poll_tx.take() {
@@ -205,11 +212,15 @@ impl SessionHandle {
             }
         }
         // Only a socket with work is woken: a wake with nothing to write would
-        // come back here and wake it again, for ever.
-        if let Some(ws) = &inner.primary_ws
-            && inner.machine.has_ws_output()
-        {
-            ws.wake.notify_one();
+        // come back here and wake it again, for ever. Its task settles right
+        // after taking its output, which finds nothing left and clears the flag.
+        if let Some(ws) = &inner.primary_ws {
+            if !inner.machine.has_ws_output() {
+                inner.primary_woken = false;
+            } else if !inner.primary_woken {
+                inner.primary_woken = true;
+                ws.wake.notify_one();
+            }
         }
         if let Some(ws) = &inner.probe_ws
             && inner.machine.has_probe_output()
