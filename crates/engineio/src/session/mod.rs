@@ -25,6 +25,11 @@ use crate::reason::CloseReason;
 #[cfg(test)]
 mod tests;
 
+/// The most room a new outgoing queue starts with (see `Session::last_batch`): a burst much
+/// larger than usual costs a few more reallocations rather than a large allocation for every
+/// queue after it.
+const BATCH_HINT_MAX: usize = 256;
+
 /// Timing and limit options of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -96,6 +101,10 @@ pub struct Session {
     state: State,
     outbox: VecDeque<Packet>,
     outbox_bytes: usize,
+    /// How many packets the last drain handed over, up to [`BATCH_HINT_MAX`]. The queue given
+    /// away left none behind, so the next one starts with this much room: a busy session (a
+    /// broadcast recipient) then allocates once per batch instead of growing by doubling.
+    last_batch: usize,
     /// A polling GET is waiting for data.
     poll_pending: bool,
     /// What a still-pending poll gets once the session is closed.
@@ -131,6 +140,7 @@ impl Session {
             state: State::Open,
             outbox: VecDeque::new(),
             outbox_bytes: 0,
+            last_batch: 0,
             poll_pending: false,
             final_poll: Packet::Close,
             next_ping: None,
@@ -504,6 +514,9 @@ impl Session {
     }
 
     fn push(&mut self, packet: Packet) {
+        if self.outbox.capacity() == 0 {
+            self.outbox.reserve(self.last_batch);
+        }
         self.outbox_bytes += packet.data_len();
         self.outbox.push_back(packet);
     }
@@ -512,6 +525,7 @@ impl Session {
     /// session keeps no spare capacity.
     fn drain(&mut self) -> Vec<Packet> {
         self.outbox_bytes = 0;
+        self.last_batch = self.outbox.len().min(BATCH_HINT_MAX);
         Vec::from(std::mem::take(&mut self.outbox))
     }
 }
