@@ -223,15 +223,15 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        [
-            self.next_ping,
-            self.ping_deadline,
-            self.upgrade.map(|u| u.deadline),
-            self.close_deadline,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // Folded pairwise rather than through `flatten().min()`: the shell asks after every
+        // change, and this form compiles to a few comparisons.
+        let upgrade = self.upgrade.map(|u| u.deadline);
+        [self.ping_deadline, upgrade, self.close_deadline]
+            .into_iter()
+            .fold(self.next_ping, |earliest, d| match (earliest, d) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
     }
 
     /// Queues one message.
@@ -349,10 +349,17 @@ impl Session {
     }
 
     /// The answer for the pending poll, if it must be answered now.
+    #[inline]
     pub fn take_poll(&mut self) -> Option<Vec<Packet>> {
+        // The shell asks after every change (every message a broadcast queues), and most of the
+        // time no poll is waiting: that check stays inline.
         if !self.poll_pending {
             return None;
         }
+        self.answer_poll()
+    }
+
+    fn answer_poll(&mut self) -> Option<Vec<Packet>> {
         let answer = match self.state {
             State::Closed(_) => vec![self.final_poll.clone()],
             // After the upgrade the old transport only gets a noop.
