@@ -101,9 +101,11 @@ pub struct Session {
     state: State,
     outbox: VecDeque<Packet>,
     outbox_bytes: usize,
-    /// How many packets the last drain handed over, up to [`BATCH_HINT_MAX`]. The queue given
-    /// away left none behind, so the next one starts with this much room: a busy session (a
-    /// broadcast recipient) then allocates once per batch instead of growing by doubling.
+    /// How many packets the last drain handed over, up to [`BATCH_HINT_MAX`] and rounded up to a
+    /// power of two. The queue given away left none behind, so the next one starts with this much
+    /// room: a busy session (a broadcast recipient) then allocates once per batch instead of
+    /// growing by doubling. The rounding keeps the sizes few, which the allocator serves faster
+    /// when a thousand recipients each allocate one.
     last_batch: usize,
     /// A polling GET is waiting for data.
     poll_pending: bool,
@@ -532,7 +534,7 @@ impl Session {
     /// session keeps no spare capacity.
     fn drain(&mut self) -> Vec<Packet> {
         self.outbox_bytes = 0;
-        self.last_batch = self.outbox.len().min(BATCH_HINT_MAX);
+        self.last_batch = self.outbox.len().min(BATCH_HINT_MAX).next_power_of_two();
         Vec::from(std::mem::take(&mut self.outbox))
     }
 }
