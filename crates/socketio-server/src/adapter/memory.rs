@@ -118,7 +118,12 @@ impl Adapter for InMemoryAdapter {
         // is in the namespace before it joins its first room, and leaves every room before it
         // leaves the namespace.
         let socket = self.nsp.upgrade().and_then(|nsp| nsp.socket(id));
-        self.write().add_all(id, rooms, socket);
+        let mut index = self.write();
+        // Checked under the lock: a leaving socket marks itself disconnected before it takes
+        // itself out of every room, so one that joins meanwhile is either taken out right
+        // after or kept without a handle, and never left in a room, reachable, once gone.
+        let socket = socket.filter(Socket::connected);
+        index.add_all(id, rooms, socket);
     }
 
     fn del(&self, id: &Sid, room: &str) {
