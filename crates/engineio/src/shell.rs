@@ -45,6 +45,11 @@ pub(crate) struct Inner {
     pub(crate) post_active: bool,
     pub(crate) primary_ws: Option<WsLink>,
     pub(crate) probe_ws: Option<WsLink>,
+    /// The primary WebSocket was woken for output it has not taken yet. A broadcast queues a
+    /// message for every recipient, often several before their tasks run: one wake covers them
+    /// all, and the extra ones would each cost a notify and a pass of the task over an empty
+    /// queue.
+    primary_woken: bool,
     /// Received messages the application has not taken yet. A plain queue under
     /// the session's lock rather than a channel: a channel costs every idle
     /// session about 2 KiB before its first message.
@@ -100,6 +105,7 @@ impl SessionHandle {
                 post_active: false,
                 primary_ws: None,
                 probe_ws: None,
+                primary_woken: false,
                 inbound: VecDeque::new(),
                 receiver_gone: false,
                 armed: None,
@@ -197,6 +203,7 @@ impl SessionHandle {
         // The upgrade completed: the probe becomes the primary transport.
         if inner.machine.transport() == TransportKind::Websocket && inner.primary_ws.is_none() {
             inner.primary_ws = inner.probe_ws.take();
+            inner.primary_woken = false;
         }
         if let Some(answer) = inner.machine.take_poll() {
             if let Some(tx) = inner.poll_tx.take() {
@@ -205,11 +212,15 @@ impl SessionHandle {
             }
         }
         // Only a socket with work is woken: a wake with nothing to write would
-        // come back here and wake it again, for ever.
-        if let Some(ws) = &inner.primary_ws
-            && inner.machine.has_ws_output()
-        {
-            ws.wake.notify_one();
+        // come back here and wake it again, for ever. Its task settles right
+        // after taking its output, which finds nothing left and clears the flag.
+        if let Some(ws) = &inner.primary_ws {
+            if !inner.machine.has_ws_output() {
+                inner.primary_woken = false;
+            } else if !inner.primary_woken {
+                inner.primary_woken = true;
+                ws.wake.notify_one();
+            }
         }
         if let Some(ws) = &inner.probe_ws
             && inner.machine.has_probe_output()
@@ -270,5 +281,111 @@ impl SessionHandle {
                 None => self.timer.notified().await,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::session::SessionConfig;
+
+    /// A WebSocket session whose primary link is `wake`, with the open packet already taken.
+    fn websocket_session(wake: &Arc<Notify>) -> Arc<SessionHandle> {
+        let cfg = SessionConfig {
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            upgrade_timeout: Duration::from_secs(10),
+            max_buffered_bytes: 1 << 20,
+            close_timeout: Duration::from_secs(60),
+        };
+        let machine = Session::new(
+            ProtocolVersion::V4,
+            TransportKind::Websocket,
+            cfg,
+            Bytes::from_static(b"{}"),
+            None,
+            Instant::now(),
+        );
+        let handle = SessionHandle::new(
+            "sid".into(),
+            machine,
+            PollingFlags::default(),
+            16,
+            Weak::new(),
+        );
+        handle.with(|inner| {
+            inner.primary_ws = Some(WsLink {
+                id: 1,
+                wake: wake.clone(),
+            })
+        });
+        assert!(woken(wake), "the open packet wakes the socket");
+        take_output(&handle);
+        handle
+    }
+
+    /// Whether a wake is waiting for the socket's task (and consumes it).
+    fn woken(wake: &Notify) -> bool {
+        wake.notified().now_or_never().is_some()
+    }
+
+    /// What the WebSocket task does once woken: take the output, then settle.
+    fn take_output(handle: &SessionHandle) -> usize {
+        let mut inner = handle.lock();
+        let out = inner.machine.take_ws();
+        handle.settle(&mut inner);
+        out.packets.len()
+    }
+
+    fn send(handle: &SessionHandle) {
+        let sent = handle.with(|inner| inner.machine.send(Message::text("x")));
+        assert_eq!(sent, Ok(()));
+    }
+
+    #[test]
+    fn one_wake_for_everything_queued_before_the_socket_takes_it() {
+        let wake = Arc::new(Notify::new());
+        let handle = websocket_session(&wake);
+        assert!(!woken(&wake));
+
+        for _ in 0..3 {
+            send(&handle);
+        }
+        assert!(woken(&wake));
+        assert!(!woken(&wake), "sends after the first do not wake again");
+        assert_eq!(take_output(&handle), 3);
+
+        // Taken: the next send wakes the socket again.
+        send(&handle);
+        assert!(woken(&wake));
+        assert_eq!(take_output(&handle), 1);
+        assert!(!woken(&wake));
+    }
+
+    #[test]
+    fn a_close_after_queued_output_is_still_taken() {
+        let wake = Arc::new(Notify::new());
+        let handle = websocket_session(&wake);
+        send(&handle);
+        handle.with(|inner| {
+            inner
+                .machine
+                .close(CloseReason::ForcedClose, Instant::now())
+        });
+        // The pending wake covers the close too: the task finds both when it runs.
+        assert!(woken(&wake));
+        let out = {
+            let mut inner = handle.lock();
+            let out = inner.machine.take_ws();
+            handle.settle(&mut inner);
+            out
+        };
+        assert_eq!(out.packets.len(), 1);
+        assert!(out.close);
     }
 }

@@ -82,6 +82,10 @@ enum Scenario {
         /// Broadcasts in flight (not yet acked) in ceiling mode.
         #[arg(long, default_value_t = 32)]
         window: usize,
+        /// Ceiling mode: stop after this many broadcasts (0: only the time limit). A fixed count
+        /// makes runs under a profiler comparable (instructions per delivery).
+        #[arg(long, default_value_t = 0)]
+        count: u64,
     },
     /// Connection rate: complete handshakes per second.
     Connect {
@@ -153,7 +157,8 @@ fn main() {
                 seconds,
                 rate,
                 window,
-            } => scenario::fanout::run(&ctx, receivers, seconds, rate, window).await,
+                count,
+            } => scenario::fanout::run(&ctx, receivers, seconds, rate, window, count).await,
             Scenario::Connect {
                 transport,
                 concurrency,

@@ -190,14 +190,6 @@ impl Namespace {
             .cloned()
     }
 
-    /// The connected sockets among `ids`, under one lock (a broadcast's recipients).
-    pub(crate) fn sockets_among(&self, ids: &[Sid]) -> Vec<Socket> {
-        let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
-        ids.iter()
-            .filter_map(|id| sockets.get(id).cloned())
-            .collect()
-    }
-
     /// The connected sockets of this node.
     pub fn sockets(&self) -> Vec<Socket> {
         self.0

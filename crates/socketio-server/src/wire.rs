@@ -76,17 +76,17 @@ pub(crate) enum Frames {
 }
 
 impl Frames {
-    /// The Engine.IO messages carrying the packet, in order.
-    pub(crate) fn messages(&self) -> Vec<Message> {
-        match self {
-            Frames::Text(encoded) => {
-                let mut out = Vec::with_capacity(1 + encoded.attachments.len());
-                out.push(Message::Text(encoded.text.clone()));
-                out.extend(encoded.attachments.iter().cloned().map(Message::Binary));
-                out
-            }
-            Frames::Binary(frame) => vec![Message::Binary(frame.clone())],
-        }
+    /// The Engine.IO messages carrying the packet, in order. An iterator rather than a vector:
+    /// a broadcast hands them to every recipient, and an allocation each would be wasted.
+    pub(crate) fn messages(&self) -> impl Iterator<Item = Message> + '_ {
+        let (first, attachments) = match self {
+            Frames::Text(encoded) => (
+                Message::Text(encoded.text.clone()),
+                encoded.attachments.as_slice(),
+            ),
+            Frames::Binary(frame) => (Message::Binary(frame.clone()), &[][..]),
+        };
+        std::iter::once(first).chain(attachments.iter().cloned().map(Message::Binary))
     }
 }
 
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn text_wire_round_trip_with_attachments() {
         let packet = Packet::event("/", "e", vec![Value::from(vec![1u8, 2])], Some(3));
-        let messages = Wire::V5.encode(&packet).messages();
+        let messages: Vec<_> = Wire::V5.encode(&packet).messages().collect();
         assert_eq!(messages.len(), 2);
         let mut reader = Reader::new(Wire::V5, Limits::default());
         let mut got = None;
@@ -160,21 +160,21 @@ mod tests {
     fn every_recipient_shares_the_encoded_bytes() {
         let packet = Packet::event("/", "e", vec![Value::from(vec![7u8; 64])], None);
         let frames = Wire::V5.encode(&packet);
-        let ptrs = |m: Vec<Message>| -> Vec<*const u8> {
-            m.iter()
+        let ptrs = |m: &Frames| -> Vec<*const u8> {
+            m.messages()
                 .map(|m| match m {
                     Message::Text(b) | Message::Binary(b) => b.as_ptr(),
                 })
                 .collect()
         };
-        assert_eq!(ptrs(frames.messages()), ptrs(frames.messages()));
+        assert_eq!(ptrs(&frames), ptrs(&frames));
     }
 
     #[cfg(feature = "msgpack")]
     #[test]
     fn msgpack_wire_is_one_binary_frame() {
         let packet = Packet::event("/x", "e", vec![Value::from(vec![1u8])], None);
-        let messages = Wire::Msgpack.encode(&packet).messages();
+        let messages: Vec<_> = Wire::Msgpack.encode(&packet).messages().collect();
         assert!(matches!(messages.as_slice(), [Message::Binary(_)]));
         let mut reader = Reader::new(Wire::Msgpack, Limits::default());
         let got = messages.into_iter().next().map(|m| reader.read(m));

@@ -25,6 +25,11 @@ use crate::reason::CloseReason;
 #[cfg(test)]
 mod tests;
 
+/// The most room a new outgoing queue starts with (see `Session::last_batch`): a burst much
+/// larger than usual costs a few more reallocations rather than a large allocation for every
+/// queue after it.
+const BATCH_HINT_MAX: usize = 256;
+
 /// Timing and limit options of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -96,6 +101,12 @@ pub struct Session {
     state: State,
     outbox: VecDeque<Packet>,
     outbox_bytes: usize,
+    /// How many packets the last drain handed over, up to [`BATCH_HINT_MAX`] and rounded up to a
+    /// power of two. The queue given away left none behind, so the next one starts with this much
+    /// room: a busy session (a broadcast recipient) then allocates once per batch instead of
+    /// growing by doubling. The rounding keeps the sizes few, which the allocator serves faster
+    /// when a thousand recipients each allocate one.
+    last_batch: usize,
     /// A polling GET is waiting for data.
     poll_pending: bool,
     /// What a still-pending poll gets once the session is closed.
@@ -131,6 +142,7 @@ impl Session {
             state: State::Open,
             outbox: VecDeque::new(),
             outbox_bytes: 0,
+            last_batch: 0,
             poll_pending: false,
             final_poll: Packet::Close,
             next_ping: None,
@@ -213,15 +225,15 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        [
-            self.next_ping,
-            self.ping_deadline,
-            self.upgrade.map(|u| u.deadline),
-            self.close_deadline,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // Folded pairwise rather than through `flatten().min()`: the shell asks after every
+        // change, and this form compiles to a few comparisons.
+        let upgrade = self.upgrade.map(|u| u.deadline);
+        [self.ping_deadline, upgrade, self.close_deadline]
+            .into_iter()
+            .fold(self.next_ping, |earliest, d| match (earliest, d) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
     }
 
     /// Queues one message.
@@ -339,10 +351,17 @@ impl Session {
     }
 
     /// The answer for the pending poll, if it must be answered now.
+    #[inline]
     pub fn take_poll(&mut self) -> Option<Vec<Packet>> {
+        // The shell asks after every change (every message a broadcast queues), and most of the
+        // time no poll is waiting: that check stays inline.
         if !self.poll_pending {
             return None;
         }
+        self.answer_poll()
+    }
+
+    fn answer_poll(&mut self) -> Option<Vec<Packet>> {
         let answer = match self.state {
             State::Closed(_) => vec![self.final_poll.clone()],
             // After the upgrade the old transport only gets a noop.
@@ -504,6 +523,9 @@ impl Session {
     }
 
     fn push(&mut self, packet: Packet) {
+        if self.outbox.capacity() == 0 {
+            self.outbox.reserve(self.last_batch);
+        }
         self.outbox_bytes += packet.data_len();
         self.outbox.push_back(packet);
     }
@@ -512,6 +534,7 @@ impl Session {
     /// session keeps no spare capacity.
     fn drain(&mut self) -> Vec<Packet> {
         self.outbox_bytes = 0;
+        self.last_batch = self.outbox.len().min(BATCH_HINT_MAX).next_power_of_two();
         Vec::from(std::mem::take(&mut self.outbox))
     }
 }

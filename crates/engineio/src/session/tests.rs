@@ -319,3 +319,26 @@ fn ws_output_is_signalled_only_when_there_is_some() {
     s.close(CloseReason::ForcedClose, t0);
     assert!(s.has_ws_output());
 }
+
+#[test]
+fn a_new_queue_starts_with_the_room_the_last_batch_needed() {
+    let (mut s, _) = open(ProtocolVersion::V4, TransportKind::Websocket);
+    s.take_ws();
+    for _ in 0..10 {
+        s.send(Message::text("x")).unwrap();
+    }
+    assert_eq!(s.take_ws().packets.len(), 10);
+    // Nothing is kept while idle.
+    assert_eq!(s.outbox.capacity(), 0);
+    s.send(Message::text("x")).unwrap();
+    assert!(s.outbox.capacity() >= 10);
+    // A bigger burst than the bound does not make every later queue that large.
+    s.take_ws();
+    s.cfg.max_buffered_bytes = usize::MAX;
+    for _ in 0..BATCH_HINT_MAX * 2 {
+        s.send(Message::text("x")).unwrap();
+    }
+    s.take_ws();
+    s.send(Message::text("x")).unwrap();
+    assert!(s.outbox.capacity() < BATCH_HINT_MAX * 2);
+}

@@ -31,6 +31,7 @@ pub(crate) async fn run(
     seconds: u64,
     rate: u64,
     window: usize,
+    count: u64,
 ) -> io::Result<Value> {
     let sockets = open_many(ctx, 0, receivers).await?;
     let mut emitter = open_many(ctx, receivers, 1).await?.remove(0);
@@ -46,7 +47,7 @@ pub(crate) async fn run(
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let sent = if rate == 0 {
-        emit_window(&mut emitter, clock, deadline, window).await?
+        emit_window(&mut emitter, clock, deadline, window, count).await?
     } else {
         emit_rate(&mut emitter, clock, deadline, rate).await?
     };
@@ -85,7 +86,7 @@ pub(crate) async fn run(
         "fanout",
         cpu,
         json!({
-            "receivers": receivers, "rate": rate, "seconds": seconds, "window": window,
+            "receivers": receivers, "rate": rate, "seconds": seconds, "window": window, "count": count,
             "broadcasts": sent, "deliveries": delivered, "expected": expected,
             "deliveries_per_s": per_s, "drain_s": span,
             "p50_us": p50, "p99_us": p99, "p999_us": p999,
@@ -192,17 +193,19 @@ async fn on_frame(
     Ok(())
 }
 
-/// Ceiling: keeps `window` broadcasts unacknowledged until the deadline.
+/// Ceiling: keeps `window` broadcasts unacknowledged until the deadline, or until `count`
+/// broadcasts were sent when it is not 0.
 async fn emit_window(
     ws: &mut Ws,
     clock: Clock,
     deadline: Instant,
     window: usize,
+    count: u64,
 ) -> io::Result<u64> {
     let mut seq = 0u64;
     let mut in_flight = 0usize;
     loop {
-        while in_flight < window && Instant::now() < deadline {
+        while in_flight < window && Instant::now() < deadline && (count == 0 || seq < count) {
             client::send(ws, frames::bcast(seq, seq, clock.now_us())).await?;
             seq += 1;
             in_flight += 1;

@@ -26,7 +26,9 @@ use crate::{
 #[derive(Debug)]
 pub struct InMemoryAdapter {
     nsp: NamespaceRef,
-    rooms: RwLock<RoomIndex>,
+    /// Each member's handle is its socket, as the namespace had it when it joined (`None` for an
+    /// id the namespace did not know).
+    rooms: RwLock<RoomIndex<Option<Socket>>>,
     recovery: Option<Mutex<RecoveryStore>>,
 }
 
@@ -41,11 +43,11 @@ impl InMemoryAdapter {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, RoomIndex> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, RoomIndex<Option<Socket>>> {
         self.rooms.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, RoomIndex> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, RoomIndex<Option<Socket>>> {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -55,36 +57,42 @@ impl InMemoryAdapter {
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Queues `packet` for the addressed local sockets, encoding it once per wire encoding, and
-    /// returns them; the caller then runs their outgoing catch-all listeners
+    /// Queues `packet` for the addressed local sockets, encoding it once per wire encoding. The
+    /// caller then runs the outgoing catch-all listeners of the sockets that have some
     /// ([`notify`](Self::notify)), outside any lock of the adapter.
     fn deliver(
         &self,
         packet: &Packet,
         opts: &BroadcastOptions,
         answers: Option<&mpsc::UnboundedSender<Vec<Value>>>,
-    ) -> Vec<Socket> {
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Vec::new();
-        };
+    ) -> Delivered {
         let mut encoded: [Option<Frames>; WIRE_COUNT] = Default::default();
-        let mut sent = Vec::new();
-        for socket in nsp.sockets_among(&self.local_sockets(opts)) {
+        let mut delivered = Delivered::default();
+        // The index stays read-locked while the packet is queued: a socket joining or leaving
+        // meanwhile waits, so that each one gets the packet or not as a whole.
+        self.read().visit(opts, |_, socket| {
+            let Some(socket) = socket else {
+                return;
+            };
             if opts.flags.volatile && !socket.is_writable() {
-                continue;
+                return;
             }
             if let (Some(tx), Some(ack_id)) = (answers, packet.id) {
                 socket.register_ack(ack_id, AckSlot::Gather(tx.clone()));
             }
             let wire = socket.wire();
             let Some(slot) = encoded.get_mut(wire.index()) else {
-                continue;
+                return;
             };
             let frames = slot.get_or_insert_with(|| wire.encode(packet));
             socket.send_frames(frames);
-            sent.push(socket);
-        }
-        sent
+            delivered.count += 1;
+            // Only the few sockets with outgoing listeners are kept for `notify`.
+            if socket.has_outgoing_listeners() {
+                delivered.listening.push(socket.clone());
+            }
+        });
+        delivered
     }
 
     /// Runs the outgoing catch-all listeners of the sockets a packet went to.
@@ -95,9 +103,27 @@ impl InMemoryAdapter {
     }
 }
 
+/// What [`InMemoryAdapter::deliver`] did.
+#[derive(Debug, Default)]
+struct Delivered {
+    /// How many sockets were sent the packet.
+    count: usize,
+    /// Those of them with outgoing catch-all listeners.
+    listening: Vec<Socket>,
+}
+
 impl Adapter for InMemoryAdapter {
     fn add_all(&self, id: &Sid, rooms: &[Room]) {
-        self.write().add_all(id, rooms);
+        // The socket is looked up once here, so that broadcasts reach it without a lookup. It
+        // is in the namespace before it joins its first room, and leaves every room before it
+        // leaves the namespace.
+        let socket = self.nsp.upgrade().and_then(|nsp| nsp.socket(id));
+        let mut index = self.write();
+        // Checked under the lock: a leaving socket marks itself disconnected before it takes
+        // itself out of every room, so one that joins meanwhile is either taken out right
+        // after or kept without a handle, and never left in a room, reachable, once gone.
+        let socket = socket.filter(Socket::connected);
+        index.add_all(id, rooms, socket);
     }
 
     fn del(&self, id: &Sid, room: &str) {
@@ -128,9 +154,9 @@ impl Adapter for InMemoryAdapter {
         if let Some(store) = store.as_mut() {
             store.store(&mut packet, opts, Instant::now());
         }
-        let sent = self.deliver(&packet, opts, None);
+        let delivered = self.deliver(&packet, opts, None);
         drop(store);
-        Self::notify(&sent, &packet);
+        Self::notify(&delivered.listening, &packet);
     }
 
     fn broadcast_with_ack(
@@ -139,9 +165,9 @@ impl Adapter for InMemoryAdapter {
         opts: &BroadcastOptions,
         answers: mpsc::UnboundedSender<Vec<Value>>,
     ) -> BoxFuture<usize> {
-        let sent = self.deliver(&packet, opts, Some(&answers));
-        Self::notify(&sent, &packet);
-        let count = sent.len();
+        let delivered = self.deliver(&packet, opts, Some(&answers));
+        Self::notify(&delivered.listening, &packet);
+        let count = delivered.count;
         Box::pin(async move { count })
     }
 

@@ -109,8 +109,13 @@ impl Socket {
         self
     }
 
+    /// Whether [`notify_outgoing`](Self::notify_outgoing) has anything to run.
+    pub(crate) fn has_outgoing_listeners(&self) -> bool {
+        self.0.has_outgoing_listeners.load(Ordering::Acquire)
+    }
+
     pub(crate) fn notify_outgoing(&self, packet: &Packet) {
-        if !self.0.has_outgoing_listeners.load(Ordering::Acquire) {
+        if !self.has_outgoing_listeners() {
             return;
         }
         let PacketKind::Event(args) = &packet.kind else {
