@@ -426,20 +426,29 @@ async fn write(ws: &mut Ws, handle: &SessionHandle, id: u64) -> Result<bool, ()>
     Ok(close)
 }
 
-/// How many recent messages [`ws_message`] remembers per thread: enough for the
-/// broadcasts that pile up in every recipient's queue when a server is busy.
-const FRAME_CACHE: usize = 32;
+/// How many sets of recently framed messages [`ws_message`] keeps per thread,
+/// two messages each: room for the broadcasts that pile up in every
+/// recipient's queue when a server is busy.
+const FRAME_SETS: usize = 64;
 
 /// A message framed recently: its data, the protocol, and the frame.
 type Framed = (Bytes, ProtocolVersion, WsMessage);
 
 thread_local! {
-    /// The last messages framed on this thread. A broadcast hands the same
-    /// `Bytes` to every recipient, and their WebSocket tasks frame them one
-    /// after another; with this, the `4` prefix is written and the UTF-8
-    /// checked once per broadcast instead of once per recipient. Holding a
+    /// Messages framed recently on this thread, found by the address of their
+    /// data. A broadcast hands the same `Bytes` to every recipient, and their
+    /// WebSocket tasks frame them one after another; with this, the `4` prefix
+    /// is written and the UTF-8 checked once per broadcast instead of once per
+    /// recipient, and finding the frame costs one hash, not a scan. Holding a
     /// clone of the data keeps its address from being reused while it is a key.
-    static RECENT_FRAMES: RefCell<(usize, Vec<Framed>)> = const { RefCell::new((0, Vec::new())) };
+    static RECENT_FRAMES: RefCell<Vec<[Option<Framed>; 2]>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The set of [`RECENT_FRAMES`] where the message whose data starts at `ptr` is kept.
+fn frame_set(ptr: *const u8) -> usize {
+    // Fibonacci hashing of the address: its low bits are alignment, its high bits shared.
+    let h = (ptr as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 58) as usize % FRAME_SETS
 }
 
 /// The WebSocket message for a packet; `None` for text that is not UTF-8,
@@ -452,8 +461,12 @@ fn ws_message(packet: &Packet, protocol: ProtocolVersion) -> Option<WsMessage> {
         _ => return build_ws_message(packet, protocol),
     };
     RECENT_FRAMES.with(|cell| {
-        let (next, recent) = &mut *cell.borrow_mut();
-        let hit = recent.iter().find(|(seen, p, frame)| {
+        let mut sets = cell.borrow_mut();
+        if sets.is_empty() {
+            sets.resize_with(FRAME_SETS, Default::default);
+        }
+        let set = &mut sets[frame_set(data.as_ptr())];
+        let hit = set.iter().flatten().find(|(seen, p, frame)| {
             *p == protocol
                 && seen.as_ptr() == data.as_ptr()
                 && seen.len() == data.len()
@@ -463,13 +476,9 @@ fn ws_message(packet: &Packet, protocol: ProtocolVersion) -> Option<WsMessage> {
             return Some(frame.clone());
         }
         let frame = build_ws_message(packet, protocol)?;
-        let entry = (data.clone(), protocol, frame.clone());
-        if recent.len() < FRAME_CACHE {
-            recent.push(entry);
-        } else {
-            recent[*next] = entry;
-        }
-        *next = (*next + 1) % FRAME_CACHE;
+        // The newer of the two stays; the older makes room.
+        set[1] = set[0].take();
+        set[0] = Some((data.clone(), protocol, frame.clone()));
         Some(frame)
     })
 }
