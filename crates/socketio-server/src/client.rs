@@ -156,26 +156,52 @@ async fn serve(
         Box::pin(connect(server, client, "/", Value::Object(Vec::new()))).await;
     }
 
-    // "a client must connect to a namespace within connectTimeout, or the connection is closed"
-    let connect_deadline = tokio::time::sleep(server.config.connect_timeout);
-    tokio::pin!(connect_deadline);
-    let mut awaiting_connect = true;
+    // "a client must connect to a namespace within connectTimeout, or the connection is closed".
+    // The timer is boxed and dropped once a namespace is joined: this future lives as long as
+    // the connection, and most of that life comes after the connect.
+    let mut connect_deadline = Some(Box::pin(tokio::time::sleep(server.config.connect_timeout)));
 
     loop {
-        let message = tokio::select! {
-            message = receiver.recv() => message,
-            () = &mut connect_deadline, if awaiting_connect => {
-                awaiting_connect = false;
-                if client.sockets.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                    tracing::debug!(sid = %client.engine_sid, "no namespace joined in time");
-                    client.close(DisconnectReason::ForcedServerClose);
-                }
-                continue;
+        let deadline = async {
+            match connect_deadline.as_mut() {
+                Some(sleep) => sleep.as_mut().await,
+                None => std::future::pending().await,
             }
+        };
+        let message = tokio::select! {
+            message = receiver.recv() => Some(message),
+            () = deadline => None,
+        };
+        let Some(message) = message else {
+            connect_deadline = None;
+            if client
+                .sockets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            {
+                tracing::debug!(sid = %client.engine_sid, "no namespace joined in time");
+                client.close(DisconnectReason::ForcedServerClose);
+            }
+            continue;
         };
         let Some(message) = message else { break };
         match reader.read(message) {
-            Ok(Some(packet)) => dispatch(server, client, packet).await,
+            Ok(Some(packet)) => {
+                // Boxed, as above: the connect path is large and runs once per namespace.
+                if let Some((name, auth)) = dispatch(client, packet) {
+                    Box::pin(connect(server, client, &name, auth)).await;
+                }
+                if connect_deadline.is_some()
+                    && !client
+                        .sockets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .is_empty()
+                {
+                    connect_deadline = None;
+                }
+            }
             Ok(None) => {}
             Err(error) => {
                 // The reference closes the Engine.IO session on a packet its decoder refuses; the
@@ -187,7 +213,9 @@ async fn serve(
     }
 }
 
-async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet: Packet) {
+/// Hands a packet to its socket; a CONNECT to a namespace not joined yet is returned, as the
+/// namespace and auth to connect with.
+fn dispatch(client: &Arc<ClientShared>, packet: Packet) -> Option<(String, Value)> {
     tracing::trace!(
         sid = %client.engine_sid,
         nsp = %packet.nsp,
@@ -206,8 +234,7 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
                 ProtocolVersion::V4 => query_object(query.unwrap_or("")),
                 ProtocolVersion::V5 => data.unwrap_or(Value::Object(Vec::new())),
             };
-            let name = name.to_owned();
-            Box::pin(connect(server, client, &name, auth)).await;
+            return Some((name.to_owned(), auth));
         }
         (kind @ (PacketKind::Event(_) | PacketKind::Ack(_) | PacketKind::Disconnect), Some(s)) => {
             s.on_packet(Packet {
@@ -215,6 +242,7 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
                 nsp: packet.nsp,
                 id: packet.id,
             });
+            None
         }
         // A CONNECT to a namespace already joined, a CONNECT_ERROR from a client, or a packet for a
         // namespace not joined: the reference treats each as an invalid state and closes.
@@ -223,6 +251,7 @@ async fn dispatch(server: &Arc<ServerInner>, client: &Arc<ClientShared>, packet:
             // The reference closes the Engine.IO session first, and over WebSocket that close
             // reaches the sockets, with the session's reason, before its own `forced server close`.
             client.close(DisconnectReason::ForcedClose);
+            None
         }
     }
 }
