@@ -234,7 +234,7 @@ fn dispatch(client: &Arc<ClientShared>, packet: Packet) -> Option<(String, Value
                 ProtocolVersion::V4 => query_object(query.unwrap_or("")),
                 ProtocolVersion::V5 => data.unwrap_or(Value::Object(Vec::new())),
             };
-            return Some((name.to_owned(), auth));
+            Some((name.to_owned(), auth))
         }
         (kind @ (PacketKind::Event(_) | PacketKind::Ack(_) | PacketKind::Disconnect), Some(s)) => {
             s.on_packet(Packet {
