@@ -105,34 +105,38 @@ async fn receive(
 ) -> io::Result<Seen> {
     let mut seen = Seen::default();
     let mut expected = 0u64;
-    loop {
-        if let Some(t) = *total.borrow() {
-            if seen.received >= t {
-                return Ok(seen);
-            }
-        }
-        let text = tokio::select! {
-            text = client::next_text(&mut ws) => text?,
-            changed = total.changed() => {
-                if changed.is_err() {
-                    return Ok(seen);
+    {
+        // The total is known only once the emitter is done. One wait for it serves the whole
+        // run, and frames already read are taken first: a new wait per frame was a large share
+        // of this generator's own CPU time.
+        let changed = total.changed();
+        tokio::pin!(changed);
+        loop {
+            let text = tokio::select! {
+                biased;
+                text = client::next_text(&mut ws) => text?,
+                changed = &mut changed => {
+                    if changed.is_err() {
+                        return Ok(seen);
+                    }
+                    break;
                 }
-                // Give stragglers a bounded time once the emitter is done.
-                let t = total.borrow().unwrap_or(0);
-                return drain(ws, clock, seen, expected, t, index, sample_every).await;
-            }
-        };
-        on_frame(
-            &mut ws,
-            &text,
-            clock,
-            &mut seen,
-            &mut expected,
-            index,
-            sample_every,
-        )
-        .await?;
+            };
+            on_frame(
+                &mut ws,
+                &text,
+                clock,
+                &mut seen,
+                &mut expected,
+                index,
+                sample_every,
+            )
+            .await?;
+        }
     }
+    // Give stragglers a bounded time once the emitter is done.
+    let t = total.borrow().unwrap_or(0);
+    drain(ws, clock, seen, expected, t, index, sample_every).await
 }
 
 async fn drain(
