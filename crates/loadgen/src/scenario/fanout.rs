@@ -96,15 +96,31 @@ pub(crate) async fn run(
     ))
 }
 
+/// One receiver's socket and what it has seen so far.
+struct Receiver {
+    ws: Ws,
+    clock: Clock,
+    seen: Seen,
+    expected: u64,
+    index: u64,
+    sample_every: u64,
+}
+
 async fn receive(
-    mut ws: Ws,
+    ws: Ws,
     clock: Clock,
     mut total: watch::Receiver<Option<u64>>,
     index: u64,
     sample_every: u64,
 ) -> io::Result<Seen> {
-    let mut seen = Seen::default();
-    let mut expected = 0u64;
+    let mut r = Receiver {
+        ws,
+        clock,
+        seen: Seen::default(),
+        expected: 0,
+        index,
+        sample_every,
+    };
     {
         // The total is known only once the emitter is done. One wait for it serves the whole
         // run, and frames already read are taken first: a new wait per frame was a large share
@@ -114,87 +130,49 @@ async fn receive(
         loop {
             let text = tokio::select! {
                 biased;
-                text = client::next_text(&mut ws) => text?,
+                text = client::next_text(&mut r.ws) => text?,
                 changed = &mut changed => {
                     if changed.is_err() {
-                        return Ok(seen);
+                        return Ok(r.seen);
                     }
                     break;
                 }
             };
-            on_frame(
-                &mut ws,
-                &text,
-                clock,
-                &mut seen,
-                &mut expected,
-                index,
-                sample_every,
-            )
-            .await?;
+            r.on_frame(&text).await?;
         }
     }
     // Give stragglers a bounded time once the emitter is done.
-    let t = total.borrow().unwrap_or(0);
-    drain(ws, clock, seen, expected, t, index, sample_every).await
-}
-
-async fn drain(
-    mut ws: Ws,
-    clock: Clock,
-    mut seen: Seen,
-    mut expected: u64,
-    total: u64,
-    index: u64,
-    sample_every: u64,
-) -> io::Result<Seen> {
+    let total = total.borrow().unwrap_or(0);
     let end = Instant::now() + Duration::from_secs(60);
-    while seen.received < total {
-        match tokio::time::timeout_at(end.into(), client::next_text(&mut ws)).await {
-            Ok(text) => {
-                let text = text?;
-                on_frame(
-                    &mut ws,
-                    &text,
-                    clock,
-                    &mut seen,
-                    &mut expected,
-                    index,
-                    sample_every,
-                )
-                .await?;
-            }
+    while r.seen.received < total {
+        match tokio::time::timeout_at(end.into(), client::next_text(&mut r.ws)).await {
+            Ok(text) => r.on_frame(&text?).await?,
             Err(_) => break,
         }
     }
-    Ok(seen)
+    Ok(r.seen)
 }
 
-async fn on_frame(
-    ws: &mut Ws,
-    text: &str,
-    clock: Clock,
-    seen: &mut Seen,
-    expected: &mut u64,
-    index: u64,
-    sample_every: u64,
-) -> io::Result<()> {
-    match frames::parse(text) {
-        Frame::Broadcast { seq, t } => {
-            if seq != *expected {
-                seen.out_of_order += 1;
+impl Receiver {
+    async fn on_frame(&mut self, text: &str) -> io::Result<()> {
+        match frames::parse(text) {
+            Frame::Broadcast { seq, t } => {
+                let seen = &mut self.seen;
+                if seq != self.expected {
+                    seen.out_of_order += 1;
+                }
+                self.expected = seq + 1;
+                seen.received += 1;
+                seen.last = Some(Instant::now());
+                if (seq + self.index) % self.sample_every == 0 {
+                    seen.lat.record(self.clock.since_us(t));
+                }
             }
-            *expected = seq + 1;
-            seen.received += 1;
-            seen.last = Some(Instant::now());
-            if (seq + index) % sample_every == 0 {
-                seen.lat.record(clock.since_us(t));
-            }
+            Frame::Ping => client::send(&mut self.ws, "3").await?,
+            _ => {}
         }
-        Frame::Ping => client::send(ws, "3").await?,
-        _ => {}
+        Ok(())
     }
-    Ok(())
 }
 
 /// Ceiling: keeps `window` broadcasts unacknowledged until the deadline, or until `count`
