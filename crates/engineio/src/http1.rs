@@ -10,13 +10,14 @@
 //!
 //! What it does: keep-alive and `Connection: close` (HTTP/1.0 closes unless
 //! asked otherwise), pipelined requests answered in order, bodies framed by
-//! `Content-Length` or chunked, `Expect: 100-continue`, a `Date` on every
-//! answer, and the limits of [`HttpConfig`]: a head over `max_head_bytes` or
-//! with more than `max_headers` lines gets 431, a request slower than
-//! `request_timeout` gets 408, an idle kept-alive connection is closed after
-//! `keep_alive_timeout`, and a body over the engine's `max_payload` gets 413.
-//! Each of those answers closes the connection. A request the engine does not
-//! serve gets 404; a malformed one 400.
+//! `Content-Length` or chunked, `Expect: 100-continue`, HEAD, a `Date` on
+//! every answer, and the limits of [`HttpConfig`]: a head over
+//! `max_head_bytes` or with more than `max_headers` lines gets 431, a request
+//! slower than `request_timeout` gets 408, an idle kept-alive connection is
+//! closed after `keep_alive_timeout`, and a body over the engine's
+//! `max_payload` gets 413. Each of those answers closes the connection. A
+//! request no engine serves goes to the fallback handler if there is one
+//! ([`HttpServer::fallback`]), else gets 404; a malformed one gets 400.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
