@@ -418,9 +418,9 @@ fn with_cors(
 pub(crate) enum ReqBody {
     /// Still to be read, from hyper.
     Hyper(Incoming),
-    /// Read whole by the engine's own server; `over_limit` if it was larger
-    /// than `max_payload` and left unread.
-    Buffered { data: Bytes, over_limit: bool },
+    /// Read whole by the engine's own server, or left unread if it was
+    /// larger than `max_payload`.
+    Buffered(crate::BufferedBody),
 }
 
 /// The next connection on `listener`, ready to serve: `TCP_NODELAY` set, as

@@ -94,6 +94,25 @@ pub struct BufferedBody {
 #[error("request body over the limit")]
 pub struct BodyTooLarge;
 
+impl BufferedBody {
+    /// The body read whole, or `None` if it was over the limit and left unread.
+    pub(crate) fn new(body: Option<Bytes>) -> BufferedBody {
+        BufferedBody {
+            too_large: body.is_none(),
+            data: body,
+        }
+    }
+
+    /// The whole body; `None` if it was over the limit.
+    pub(crate) fn into_bytes(self) -> Option<Bytes> {
+        if self.too_large {
+            None
+        } else {
+            Some(self.data.unwrap_or_default())
+        }
+    }
+}
+
 impl http_body::Body for BufferedBody {
     type Data = Bytes;
     type Error = BodyTooLarge;
@@ -726,10 +745,7 @@ async fn next_exchange(
             let Some((_, handler)) = &server.fallback else {
                 return None;
             };
-            let request = request.map(|()| BufferedBody {
-                too_large: over_limit,
-                data: body,
-            });
+            let request = request.map(|()| BufferedBody::new(body));
             let answer = handler(request, remote);
             // A peer that leaves drops the request.
             let Conn { stream, buf } = conn;
@@ -753,10 +769,7 @@ async fn next_exchange(
         } else {
             (None, None)
         };
-        let request = request.map(|()| ReqBody::Buffered {
-            data: body.unwrap_or_default(),
-            over_limit,
-        });
+        let request = request.map(|()| ReqBody::Buffered(BufferedBody::new(body)));
         // A peer that leaves drops the request.
         let started = {
             let Conn { stream, buf } = conn;

@@ -223,11 +223,12 @@ enum BodyError {
 
 async fn read_body(body: ReqBody, max: usize) -> Result<Bytes, BodyError> {
     let mut body = match body {
-        ReqBody::Buffered {
-            over_limit: true, ..
-        } => return Err(BodyError::TooLarge),
-        ReqBody::Buffered { data, .. } if data.len() > max => return Err(BodyError::TooLarge),
-        ReqBody::Buffered { data, .. } => return Ok(data),
+        ReqBody::Buffered(body) => {
+            return body
+                .into_bytes()
+                .filter(|data| data.len() <= max)
+                .ok_or(BodyError::TooLarge);
+        }
         ReqBody::Hyper(incoming) => incoming,
     };
     let mut buf = BytesMut::new();

@@ -12,14 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hyper::body::Incoming;
 use socketio_server::engineio::{HttpConfig, HttpServer};
 use tokio::net::TcpListener;
 
 use crate::{
     api::Api,
     config::{Config, HostList},
-    http_util::Body,
     hub::Hub,
     keys::Keys,
     metrics::Metrics,
@@ -110,18 +108,6 @@ impl Gateway {
             keys,
             max_body_bytes: config.max_body_bytes,
         })
-    }
-
-    /// Answers one request: the Socket.IO path goes to the hub's server, the rest to the API.
-    pub async fn handle(
-        &self,
-        req: http::Request<Incoming>,
-        remote: SocketAddr,
-    ) -> http::Response<Body> {
-        match self.hub.server() {
-            Some(io) if io.handles(req.uri().path()) => io.handle(req, remote).await,
-            _ => self.api.handle(req).await,
-        }
     }
 
     /// Serves on `listener` until `shutdown` resolves, then closes every client. HTTP is the
