@@ -138,6 +138,12 @@ impl Receiver {
         self.handle.next_inbound().await
     }
 
+    /// A message already received, if there is one; never waits. `None` says
+    /// nothing of whether the session is closed: [`Receiver::recv`] does.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.handle.try_next_inbound()
+    }
+
     /// Why the session closed, once it has.
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.handle.closed.get().copied()

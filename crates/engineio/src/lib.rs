@@ -43,6 +43,7 @@ mod polling;
 mod reason;
 pub mod session;
 mod shell;
+mod wakes;
 mod websocket;
 
 pub use config::{
@@ -59,3 +60,4 @@ pub use http1::fuzz_request;
 pub use http1::{BodyTooLarge, BufferedBody, FallbackFuture, HttpServer};
 pub use packet::{Message, Packet, PacketError};
 pub use reason::CloseReason;
+pub use wakes::WakeBatch;

@@ -170,15 +170,7 @@ impl SessionHandle {
         loop {
             {
                 let mut inner = self.lock();
-                if let Some(msg) = inner.inbound.pop_front() {
-                    if inner.inbound.len() + 1 >= self.incoming_queue {
-                        self.room.notify_one();
-                    }
-                    if inner.inbound.is_empty() {
-                        // Idle sessions are the many: they keep no spare capacity
-                        // (one small allocation per message is the price).
-                        inner.inbound = VecDeque::new();
-                    }
+                if let Some(msg) = self.pop_inbound(&mut inner) {
                     return Some(msg);
                 }
                 if inner.finalized {
@@ -187,6 +179,24 @@ impl SessionHandle {
             }
             self.readable.notified().await;
         }
+    }
+
+    /// A received message the application has not taken yet, if any; never waits.
+    pub(crate) fn try_next_inbound(&self) -> Option<Message> {
+        self.pop_inbound(&mut self.lock())
+    }
+
+    fn pop_inbound(&self, inner: &mut Inner) -> Option<Message> {
+        let msg = inner.inbound.pop_front()?;
+        if inner.inbound.len() + 1 >= self.incoming_queue {
+            self.room.notify_one();
+        }
+        if inner.inbound.is_empty() {
+            // Idle sessions are the many: they keep no spare capacity
+            // (one small allocation per message is the price).
+            inner.inbound = VecDeque::new();
+        }
+        Some(msg)
     }
 
     /// The application dropped its receiver: nothing will read the queue again.
@@ -219,13 +229,13 @@ impl SessionHandle {
                 inner.primary_woken = false;
             } else if !inner.primary_woken {
                 inner.primary_woken = true;
-                ws.wake.notify_one();
+                crate::wakes::wake(&ws.wake);
             }
         }
         if let Some(ws) = &inner.probe_ws
             && inner.machine.has_probe_output()
         {
-            ws.wake.notify_one();
+            crate::wakes::wake(&ws.wake);
         }
         let deadline = inner.machine.next_deadline();
         if deadline != inner.armed {

@@ -141,6 +141,15 @@ pub(crate) async fn run(server: Arc<ServerInner>, conn: Connection) {
     client.close_sockets(reason);
 }
 
+/// How many WebSocket wakes a burst of handled messages must hold before it waits for one more
+/// poll of the runtime's IO (a broadcast to a room of this size or more); smaller bursts (an ack,
+/// an echo) are written at once.
+const COALESCE_WAKES: usize = 16;
+
+/// How many messages one burst handles at most before the wakes it holds are sent and the task
+/// yields (tokio's own budget for a task's IO between yields is 128 operations).
+const MAX_BURST: usize = 128;
+
 /// Reads and dispatches the client's packets until the session ends.
 async fn serve(
     server: &Arc<ServerInner>,
@@ -161,16 +170,53 @@ async fn serve(
     // the connection, and most of that life comes after the connect.
     let mut connect_deadline = Some(Box::pin(tokio::time::sleep(server.config.connect_timeout)));
 
+    // The WebSocket wakes the handlers cause are held while messages already received are
+    // handled, and sent once the burst is done: each recipient then writes the whole burst at
+    // once (see `engineio::WakeBatch`).
+    let mut wakes = engineio::WakeBatch::default();
+    let mut yielded = false;
+    let mut burst = 0usize;
     loop {
-        let deadline = async {
-            match connect_deadline.as_mut() {
-                Some(sleep) => sleep.as_mut().await,
-                None => std::future::pending().await,
+        let message = if wakes.len() >= COALESCE_WAKES {
+            match receiver.try_recv() {
+                Some(message) if burst < MAX_BURST => {
+                    burst += 1;
+                    Some(Some(message))
+                }
+                Some(message) => {
+                    // A client that never lets its queue run dry must not hold the others'
+                    // writes back, nor keep this thread to itself.
+                    wakes.flush();
+                    tokio::task::yield_now().await;
+                    Some(Some(message))
+                }
+                None if !yielded => {
+                    // Lets the runtime poll for IO once before the woken sockets write: the rest
+                    // of a burst still arriving is read and handled first, and goes out in the
+                    // same writes.
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                None => {
+                    wakes.flush();
+                    continue;
+                }
             }
-        };
-        let message = tokio::select! {
-            message = receiver.recv() => Some(message),
-            () = deadline => None,
+        } else {
+            // Nothing worth holding: what handlers queued is written at once.
+            wakes.flush();
+            (burst, yielded) = (0, false);
+            let deadline = async {
+                match connect_deadline.as_mut() {
+                    Some(sleep) => sleep.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                message = receiver.recv() => Some(message),
+                () = deadline => None,
+            }
         };
         let Some(message) = message else {
             connect_deadline = None;
@@ -189,7 +235,8 @@ async fn serve(
         match reader.read(message) {
             Ok(Some(packet)) => {
                 // Boxed, as above: the connect path is large and runs once per namespace.
-                if let Some((name, auth)) = dispatch(client, packet) {
+                if let Some((name, auth)) = wakes.collect(|| dispatch(client, packet)) {
+                    wakes.flush();
                     Box::pin(connect(server, client, &name, auth)).await;
                 }
                 if connect_deadline.is_some()

@@ -308,3 +308,40 @@ async fn joins_and_leaves_while_broadcasting_keep_each_client_in_order() {
         assert_eq!(got.last(), Some(&BROADCASTS));
     }
 }
+
+/// A burst of broadcasts from one client, to more sockets than the server holds writes back for
+/// (the WebSocket wakes a burst causes are sent once it is handled), reaches every receiver whole
+/// and in order, also when the emitter's connection ends right after sending it.
+#[tokio::test]
+async fn a_burst_of_broadcasts_reaches_every_receiver_in_order() {
+    const RECEIVERS: usize = 24;
+    const BURST: usize = 400;
+    let (addr, _io, _reports) = start().await;
+    let mut receivers = Vec::new();
+    for _ in 0..RECEIVERS {
+        let mut client = Client::connect(addr).await;
+        client.call("join", &["room"]).await;
+        receivers.push(client);
+    }
+    let mut emitter = Client::connect(addr).await;
+    for seq in 0..BURST {
+        let frame = format!(r#"42["to","room","{seq}"]"#);
+        emitter.ws.feed(Message::text(frame)).await.unwrap();
+    }
+    emitter.ws.flush().await.unwrap();
+    drop(emitter);
+
+    let expected: Vec<String> = (0..BURST).map(|n| n.to_string()).collect();
+    for client in &mut receivers {
+        let got = tokio::time::timeout(Duration::from_secs(20), async {
+            while client.got.len() < BURST {
+                let text = next_text(&mut client.ws).await.expect("connection open");
+                client.keep(&text);
+            }
+            std::mem::take(&mut client.got)
+        })
+        .await
+        .expect("every broadcast of the burst arrives");
+        assert_eq!(got, expected);
+    }
+}
