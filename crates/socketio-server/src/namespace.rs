@@ -7,7 +7,10 @@
 use std::{
     collections::HashMap,
     future::Future,
-    sync::{Arc, RwLock, Weak, atomic::AtomicU64},
+    sync::{
+        Arc, RwLock, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use socketio_codec::Value;
@@ -109,12 +112,22 @@ impl std::fmt::Debug for Namespace {
 
 /// A weak handle on a namespace, as an adapter holds it (the namespace owns its adapter).
 #[derive(Clone, Debug)]
-pub struct NamespaceRef(Weak<NamespaceInner>);
+pub struct NamespaceRef {
+    inner: Weak<NamespaceInner>,
+    /// Known while the namespace is being built, when `inner` cannot be upgraded yet: an
+    /// adapter that names channels after its namespace reads it there.
+    name: Arc<str>,
+}
 
 impl NamespaceRef {
     /// The namespace, while it exists.
     pub fn upgrade(&self) -> Option<Namespace> {
-        self.0.upgrade().map(Namespace)
+        self.inner.upgrade().map(Namespace)
+    }
+
+    /// The namespace's name, such as `/` or `/admin`.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -126,13 +139,17 @@ impl Namespace {
         is_child: bool,
     ) -> Namespace {
         // The adapter holds a weak handle on its namespace, which owns it.
+        let name: Arc<str> = name.into();
         let inner = Arc::new_cyclic(|weak| NamespaceInner {
-            name: name.into(),
+            name: name.clone(),
             server: Arc::downgrade(server),
             sockets: RwLock::new(HashMap::new()),
             handlers,
             adapter: (server.adapter_factory)(
-                NamespaceRef(weak.clone()),
+                NamespaceRef {
+                    inner: weak.clone(),
+                    name,
+                },
                 server.config.recovery.clone(),
             ),
             ack_ids: AtomicU64::new(0),
@@ -248,6 +265,13 @@ impl Namespace {
     /// How many nodes serve this namespace.
     pub async fn server_count(&self) -> usize {
         self.adapter().server_count().await
+    }
+
+    /// A fresh ack id from the counter every server emit of this namespace draws from. An
+    /// adapter delivering a broadcast with acknowledgements that another node started takes
+    /// its id here, so that it never collides with an answer a local socket still owes.
+    pub fn next_ack_id(&self) -> u64 {
+        self.0.ack_ids.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn add_socket(&self, socket: Socket) {

@@ -82,6 +82,34 @@ pub fn encode_into(packet: &Packet, out: &mut BytesMut) {
     value::write_str(&packet.nsp, out);
 }
 
+/// Encodes one value as notepack.io writes it: the format other MessagePack users of the
+/// Socket.IO ecosystem (the Redis adapter's messages, for one) speak.
+///
+/// ```
+/// use socketio_codec::{Value, msgpack};
+/// let v = Value::Array(vec![Value::from("a"), Value::from(1u64)]);
+/// assert_eq!(&msgpack::encode_value(&v)[..], b"\x92\xa1a\x01");
+/// ```
+pub fn encode_value(value: &Value) -> Bytes {
+    let mut out = BytesMut::with_capacity(64);
+    value::write(value, &mut out);
+    out.freeze()
+}
+
+/// Decodes one whole frame as one value, nesting bounded by `limits.max_depth`. A frame
+/// holding `undefined` alone decodes as `null`. Binary values share `data`.
+pub fn decode_value(data: Bytes, limits: &Limits) -> Result<Value, DecodeError> {
+    let mut reader = Reader::new(data, limits.max_depth);
+    let item = reader.read()?;
+    if !reader.at_end() {
+        return Err(reader.error());
+    }
+    Ok(match item {
+        Item::Value(v) => v,
+        Item::Undefined => Value::Null,
+    })
+}
+
 /// A packet's data, borrowed.
 enum Data<'a> {
     None,

@@ -1,0 +1,146 @@
+//! A Redis adapter for `socketio-server`: several server nodes share one cluster through Redis
+//! pub/sub, speaking the channel protocol of the official Node adapter (npm
+//! `@socket.io/redis-adapter` 8.x), so Rust and Node.js servers can be nodes of one cluster.
+//!
+//! ```no_run
+//! use socketio_redis_adapter::{RedisAdapterConfig, RedisCluster};
+//! use socketio_server::{Server, ServerConfig};
+//!
+//! # async fn run() -> Result<(), socketio_redis_adapter::Error> {
+//! let cluster = RedisCluster::connect(RedisAdapterConfig::new("redis://127.0.0.1:6379")).await?;
+//! let io = Server::with_adapter(ServerConfig::default(), cluster.factory());
+//! # Ok(()) }
+//! ```
+//!
+//! # What goes through Redis
+//!
+//! Each namespace's adapter keeps its own sockets in a local
+//! [`InMemoryAdapter`](socketio_server::InMemoryAdapter) and uses these channels (`<key>` is
+//! [`RedisAdapterConfig::key`], `socket.io` by default; `<nsp>` the namespace, such as `/`):
+//!
+//! | channel | carries | encoding |
+//! |---|---|---|
+//! | `<key>#<nsp>#` (pattern `<key>#<nsp>#*`) | broadcasts; `<key>#<nsp>#<room>#` when one room is addressed | MessagePack `[uid, {type, data, nsp}, {rooms, except, flags}]` |
+//! | `<key>-request#<nsp>#` | requests to every node: `{uid, requestId?, type, ...}` | JSON, except a broadcast with acknowledgements (MessagePack) |
+//! | `<key>-response#<nsp>#` and `<key>-response#<nsp>#<uid>#` | responses `{requestId, ...}` | JSON, except each acknowledgement (MessagePack) |
+//!
+//! MessagePack is written as npm notepack.io writes it (the codec's `msgpack` module), JSON
+//! with JavaScript key order. A node ignores broadcasts and requests carrying its own uid (six
+//! letters and digits, drawn per namespace). Request types, as the reference numbers them:
+//! 0 socket ids in rooms, 1 all rooms, 2 join, 3 leave, 4 disconnect, 5 fetch, 6 server-side
+//! emit, 7 broadcast with acknowledgements; responses 8 (client count) and 9 (one answer).
+//! How many nodes serve a namespace is `PUBSUB NUMSUB` of its request channel.
+//!
+//! # Connections
+//!
+//! One [`RedisCluster`] holds two connections for all its namespaces: a publisher (a
+//! [`redis::aio::ConnectionManager`], fed from one queue so publishes keep their order) and a
+//! subscriber. When Redis goes away, both reconnect by themselves, after
+//! [`RedisAdapterConfig::reconnect_delay`], and subscribe again; meanwhile publishes are dropped
+//! and the loss is logged once. The server itself goes on serving its own sockets.
+//!
+//! # Requests and their limits
+//!
+//! `fetch_sockets`, `server_side_emit` with acknowledgements and the count of a broadcast with
+//! acknowledgements wait for `PUBSUB NUMSUB - 1` answers, at most
+//! [`RedisAdapterConfig::request_timeout`] (5 s by default; a broadcast's own timeout when it has
+//! one); what has come by then is the result, and a warning is logged. When Redis cannot answer
+//! `PUBSUB NUMSUB`, this node counts itself alone.
+//!
+//! # Left out
+//!
+//! - **Server-side emits from other nodes are not delivered**: the server has no handler for
+//!   events addressed to servers yet. A node logs a warning the first time one arrives and does
+//!   not answer it, so a sender waiting for acknowledgements times out without this node's.
+//!   Sending them works (Node.js nodes receive and answer them).
+//! - Redis Cluster (`PUBSUB NUMSUB` on every shard) and the sharded adapter (`SSUBSCRIBE`).
+//! - Connection state recovery stays per node, as with the reference adapter.
+#![warn(missing_docs)]
+
+mod adapter;
+mod handshake;
+mod link;
+mod message;
+
+use std::{sync::Arc, time::Duration};
+
+pub use adapter::RedisAdapter;
+use socketio_server::adapter::AdapterFactory;
+
+/// Settings of the Redis adapter.
+#[derive(Debug, Clone)]
+pub struct RedisAdapterConfig {
+    /// The Redis URL, such as `redis://127.0.0.1:6379`.
+    pub url: String,
+    /// The prefix of every channel; nodes of one cluster must share it. `socket.io` by default,
+    /// as the reference's `key` option.
+    pub key: String,
+    /// How long a request waits for the other nodes' answers (the reference's
+    /// `requestsTimeout`). 5 s by default.
+    pub request_timeout: Duration,
+    /// Answer requests on the requesting node's own response channel rather than the shared
+    /// one (the reference's `publishOnSpecificResponseChannel`). Off by default, as there.
+    pub publish_on_specific_response_channel: bool,
+    /// How long the subscriber waits before connecting again after losing Redis, and the longest
+    /// the publisher waits between its attempts. 1 s by default.
+    pub reconnect_delay: Duration,
+    /// Messages waiting to be published; past this (Redis slow or gone) new ones are dropped
+    /// with a warning. 65,536 by default.
+    pub publish_queue: usize,
+}
+
+impl RedisAdapterConfig {
+    /// The defaults, with this Redis URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisAdapterConfig {
+            url: url.into(),
+            key: "socket.io".to_owned(),
+            request_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+            reconnect_delay: Duration::from_secs(1),
+            publish_queue: 65_536,
+        }
+    }
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL is not a Redis URL, or Redis could not be reached at start.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// The Redis connections of one server, and the factory of its namespaces' adapters.
+#[derive(Debug, Clone)]
+pub struct RedisCluster {
+    link: Arc<link::Link>,
+    config: Arc<RedisAdapterConfig>,
+}
+
+impl RedisCluster {
+    /// Connects to Redis (an error when it cannot be reached now) and starts the publisher and
+    /// subscriber tasks. Must run inside a tokio runtime.
+    pub async fn connect(config: RedisAdapterConfig) -> Result<RedisCluster, Error> {
+        let client = redis::Client::open(config.url.as_str())?;
+        let link = link::Link::open(client, config.publish_queue, config.reconnect_delay).await?;
+        Ok(RedisCluster {
+            link: Arc::new(link),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The factory to give [`Server::with_adapter`](socketio_server::Server::with_adapter): a
+    /// [`RedisAdapter`] per namespace, all on this cluster's connections.
+    pub fn factory(&self) -> AdapterFactory {
+        let cluster = self.clone();
+        Arc::new(move |nsp, recovery| {
+            Arc::new(RedisAdapter::new(
+                nsp,
+                recovery,
+                cluster.link.clone(),
+                cluster.config.clone(),
+            ))
+        })
+    }
+}
