@@ -105,10 +105,10 @@ impl Link {
     /// Queues a publish. Order is kept; when the queue is full (Redis slow or gone) the message
     /// is dropped with a warning.
     pub(crate) fn publish(&self, channel: String, payload: Bytes) {
-        if let Err(e) = self.publish.try_send((channel, payload)) {
-            if let mpsc::error::TrySendError::Full((channel, _)) = e {
-                warn!(%channel, "redis publish queue full; message dropped");
-            }
+        if let Err(mpsc::error::TrySendError::Full((channel, _))) =
+            self.publish.try_send((channel, payload))
+        {
+            warn!(%channel, "redis publish queue full; message dropped");
         }
     }
 
