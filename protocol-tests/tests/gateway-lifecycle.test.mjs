@@ -79,11 +79,12 @@ describe("gateway configuration", () => {
     data.cleanup();
   });
 
-  test("REDIS_URL refuses to start rather than run alone unnoticed", () => {
+  test("a REDIS_URL with no Redis behind it refuses to start rather than run alone unnoticed", () => {
     const data = tempDataDir();
     const out = spawnSync(bin(), [], {
       encoding: "utf8",
-      env: { PATH: process.env.PATH, SERVER_HOST: "127.0.0.1", SERVER_PORT: "0", DATA_DIR: data.dir, REDIS_URL: "redis://127.0.0.1:6379" },
+      // Port 1: nothing listens there.
+      env: { PATH: process.env.PATH, SERVER_HOST: "127.0.0.1", SERVER_PORT: "0", DATA_DIR: data.dir, REDIS_URL: "redis://127.0.0.1:1" },
       timeout: 10000,
     });
     assert.notEqual(out.status, 0);

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use socketio_redis_adapter::{RedisAdapterConfig, RedisCluster};
 use socketio_server::engineio::{HttpConfig, HttpServer};
 use tokio::net::TcpListener;
 
@@ -31,11 +32,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// `REDIS_URL` is set, but this build serves a single node.
-    #[error(
-        "REDIS_URL is set, but joining other nodes through Redis is not available yet: unset REDIS_URL to run a single node"
-    )]
-    RedisUnavailable,
+    /// `REDIS_URL` is set, but Redis cannot be reached (or the URL is not a Redis URL).
+    #[error("REDIS_URL: cannot join other nodes through Redis: {0}")]
+    Redis(#[from] socketio_redis_adapter::Error),
     /// The store could not be opened.
     #[error("DATA_DIR {dir}: {source}")]
     Store {
@@ -67,11 +66,9 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Builds the gateway of `config`: opens the store and loads the tokens.
-    pub fn build(config: &Config) -> Result<Gateway, StartError> {
-        if config.redis_url.is_some() {
-            return Err(StartError::RedisUnavailable);
-        }
+    /// Builds the gateway of `config`: opens the store and loads the tokens. With `cluster`
+    /// (from `REDIS_URL`, see [`connect_cluster`]) its namespaces join the other nodes.
+    pub fn build(config: &Config, cluster: Option<RedisCluster>) -> Result<Gateway, StartError> {
         let store = Store::open(&config.data_dir).map_err(|source| StartError::Store {
             dir: config.data_dir.clone(),
             source,
@@ -90,7 +87,7 @@ impl Gateway {
             config.max_body_bytes,
         );
         let hub = if config.websocket_enabled {
-            Hub::new(config, keys.clone(), relay, metrics.clone())
+            Hub::new(config, keys.clone(), relay, metrics.clone(), cluster)
         } else {
             Hub::disabled(metrics.clone())
         };
@@ -150,7 +147,8 @@ impl Gateway {
 
 /// Runs the gateway of `config` until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> Result<(), StartError> {
-    let gateway = Gateway::build(&config)?;
+    let cluster = connect_cluster(&config).await?;
+    let gateway = Gateway::build(&config, cluster)?;
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr)
         .await
@@ -164,6 +162,17 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     gateway.serve(listener, shutdown_signal()).await;
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// Connects to Redis when `REDIS_URL` is set (an error when it cannot be reached now; later
+/// losses are logged and recovered from while the gateway goes on serving its own clients).
+pub async fn connect_cluster(config: &Config) -> Result<Option<RedisCluster>, StartError> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    let cluster = RedisCluster::connect(RedisAdapterConfig::new(url.as_str())).await?;
+    tracing::info!("joining other nodes through Redis (REDIS_URL)");
+    Ok(Some(cluster))
 }
 
 /// Where the gateway listens and how to connect, on stdout (the key only when it was generated).

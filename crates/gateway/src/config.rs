@@ -93,8 +93,8 @@ pub struct Config {
           value_parser = parse_millis)]
     pub relay_timeout_ms: Millis,
 
-    /// Join other gateway nodes through Redis [default: none, single node]. Not available yet: a
-    /// value makes the gateway refuse to start rather than run alone unnoticed.
+    /// Join other gateway nodes through Redis (`redis://host:port`) [default: none, single
+    /// node]. The gateway does not start when Redis cannot be reached at start.
     #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL")]
     pub redis_url: Option<String>,
 

@@ -13,9 +13,11 @@
 
 use std::{collections::HashMap, sync::Arc, time::Instant};
 
+use socketio_redis_adapter::RedisCluster;
 use socketio_server::{
-    ConnectError, EmitError, Event, Namespace, ParentNamespace, Server, ServerConfig, Socket,
-    Value,
+    BroadcastOptions, ConnectError, EmitError, Event, Namespace, ParentNamespace, Server,
+    ServerConfig, Socket, Value,
+    codec::Packet,
     engineio::{CorsConfig, CorsOrigins},
 };
 
@@ -43,6 +45,8 @@ struct Live {
     io: Server,
     /// The dynamic parent of `/<instance>`; held for the hub's lifetime.
     _instances: ParentNamespace,
+    /// The Redis connections when the gateway joins other nodes (`REDIS_URL`).
+    cluster: Option<RedisCluster>,
 }
 
 /// The Socket.IO server of the gateway, or nothing when `WEBSOCKET_ENABLED` is false.
@@ -64,7 +68,15 @@ impl Hub {
     }
 
     /// The Socket.IO server for `config`.
-    pub fn new(config: &Config, keys: Arc<Keys>, relay: Relay, metrics: Metrics) -> Hub {
+    /// With `cluster`, every namespace uses the Redis adapter, and events for an instance
+    /// without clients here still go to the other nodes.
+    pub fn new(
+        config: &Config,
+        keys: Arc<Keys>,
+        relay: Relay,
+        metrics: Metrics,
+        cluster: Option<RedisCluster>,
+    ) -> Hub {
         let mut server_config = ServerConfig::default();
         server_config.engine.cors = Some(CorsConfig {
             origins: match &config.cors_origin {
@@ -79,7 +91,10 @@ impl Hub {
         }));
         server_config.cleanup_empty_child_namespaces = true;
 
-        let io = Server::new(server_config);
+        let io = match &cluster {
+            Some(cluster) => Server::with_adapter(server_config, cluster.factory()),
+            None => Server::new(server_config),
+        };
         let shared = Arc::new(Shared {
             keys,
             relay,
@@ -103,6 +118,7 @@ impl Hub {
             live: Some(Arc::new(Live {
                 io,
                 _instances: instances,
+                cluster,
             })),
             global_events: config.global_events,
             metrics,
@@ -125,14 +141,26 @@ impl Hub {
     /// filter lets it through.
     pub fn emit_webhook(&self, ev: &WebhookEvent) {
         let Some(live) = &self.live else { return };
-        let targets = self
-            .instance_namespace(&ev.instance)
-            .map(|n| (n, "instance"))
-            .into_iter()
-            .chain(
-                self.global_events
-                    .then(|| (live.io.main_namespace(), "global")),
-            );
+        let local = self.instance_namespace(&ev.instance);
+        if local.is_none() {
+            // No client of this instance here: its clients may be on other nodes.
+            if let Some(cluster) = &live.cluster {
+                let mut opts = BroadcastOptions::default();
+                opts.rooms.insert(ALL_EVENTS_ROOM.into());
+                opts.rooms.insert(event_room(&ev.event).into());
+                let nsp = format!("/{}", ev.instance);
+                let packet = Packet::event(&nsp, &ev.event, vec![ev.payload.clone()], None);
+                cluster.broadcast(&packet, &opts);
+                self.metrics
+                    .events_out
+                    .with_label_values(&["instance"])
+                    .inc();
+            }
+        }
+        let targets = local.map(|n| (n, "instance")).into_iter().chain(
+            self.global_events
+                .then(|| (live.io.main_namespace(), "global")),
+        );
         for (nsp, kind) in targets {
             let result = nsp
                 .to(ALL_EVENTS_ROOM)
@@ -149,8 +177,17 @@ impl Hub {
             Some(instance) => self.instance_namespace(instance),
             None => Some(live.io.main_namespace()),
         };
-        if let Some(nsp) = nsp {
-            self.count_emit(nsp.emit(&req.event, req.args.clone()), "emit", nsp.name());
+        match (nsp, &live.cluster) {
+            (Some(nsp), _) => {
+                self.count_emit(nsp.emit(&req.event, req.args.clone()), "emit", nsp.name());
+            }
+            // No client of this namespace here: its clients may be on other nodes.
+            (None, Some(cluster)) => {
+                let packet = Packet::event(&req.namespace, &req.event, req.args.clone(), None);
+                cluster.broadcast(&packet, &BroadcastOptions::default());
+                self.metrics.events_out.with_label_values(&["emit"]).inc();
+            }
+            (None, None) => {}
         }
     }
 

@@ -59,7 +59,7 @@ impl Channels {
     }
 
     /// Where a broadcast goes: the room's own channel when it addresses exactly one room.
-    fn broadcast_to(&self, opts: &BroadcastOptions) -> String {
+    pub(crate) fn broadcast_to(&self, opts: &BroadcastOptions) -> String {
         match (opts.rooms.len(), opts.rooms.iter().next()) {
             (1, Some(room)) => format!("{}{room}#", self.broadcast),
             _ => self.broadcast.clone(),
@@ -68,7 +68,7 @@ impl Channels {
 }
 
 /// A random id of six letters and digits, as the reference's node and request ids are.
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     rand::rng()
         .sample_iter(Alphanumeric)
         .take(6)

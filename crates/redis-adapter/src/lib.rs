@@ -65,7 +65,8 @@ mod message;
 use std::{sync::Arc, time::Duration};
 
 pub use adapter::RedisAdapter;
-use socketio_server::adapter::AdapterFactory;
+use socketio_codec::Packet;
+use socketio_server::{BroadcastOptions, adapter::AdapterFactory};
 
 /// Settings of the Redis adapter.
 #[derive(Debug, Clone)]
@@ -116,6 +117,8 @@ pub enum Error {
 pub struct RedisCluster {
     link: Arc<link::Link>,
     config: Arc<RedisAdapterConfig>,
+    /// The uid of broadcasts published by [`RedisCluster::broadcast`], which no adapter has.
+    uid: Arc<str>,
 }
 
 impl RedisCluster {
@@ -127,7 +130,17 @@ impl RedisCluster {
         Ok(RedisCluster {
             link: Arc::new(link),
             config: Arc::new(config),
+            uid: adapter::random_id().into(),
         })
+    }
+
+    /// Publishes a broadcast of `packet` (an event, to `packet.nsp`) for the other nodes only,
+    /// as a namespace's adapter would: for a namespace that has no sockets, hence no adapter, on
+    /// this node. Every node where the namespace exists delivers it, this one included.
+    pub fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let channels = adapter::Channels::new(&self.config.key, &packet.nsp, &self.uid);
+        let payload = message::encode_broadcast(&self.uid, packet, opts);
+        self.link.publish(channels.broadcast_to(opts), payload);
     }
 
     /// The factory to give [`Server::with_adapter`](socketio_server::Server::with_adapter): a

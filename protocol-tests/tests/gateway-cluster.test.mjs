@@ -1,0 +1,77 @@
+// Several sio-gateway nodes joined through Redis (REDIS_URL): an event POSTed
+// to one node reaches the official socket.io-client connected to another, once,
+// with the client's filter applied there; POST /emit too. Needs Redis: see
+// gateway/redis.mjs.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { client, once, connected } from "./lib/sio.mjs";
+import { KEY, startGateway, tempDataDir, request, evolutionEvent, sleep } from "../gateway/gateway.mjs";
+import { REDIS_URL, redisCommand, waitForNodes } from "../gateway/redis.mjs";
+
+function record(socket) {
+  const got = [];
+  socket.onAny((event, ...args) => got.push({ event, args }));
+  return got;
+}
+
+describe("gateway cluster through Redis", () => {
+  let a, b, dataA, dataB;
+  before(async () => {
+    assert.equal(await redisCommand("PING"), "PONG");
+    dataA = tempDataDir();
+    dataB = tempDataDir();
+    a = await startGateway({ AUTHENTICATION_API_KEY: KEY, DATA_DIR: dataA.dir, REDIS_URL });
+    b = await startGateway({ AUTHENTICATION_API_KEY: KEY, DATA_DIR: dataB.dir, REDIS_URL });
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    dataA?.cleanup();
+    dataB?.cleanup();
+  });
+
+  test("a webhook POSTed to node A reaches a client of node B", async () => {
+    const s = client(b.url, "/cluster-shop", { auth: { apikey: KEY } });
+    await connected(s);
+    await waitForNodes("/cluster-shop", 1);
+    const got = once(s, "messages.upsert");
+    const payload = evolutionEvent("cluster-shop");
+    const res = await request(a.url, "POST", "/webhook", { key: KEY, body: payload });
+    assert.equal(res.status, 202);
+    const [ev] = await got;
+    assert.deepEqual(ev, payload);
+    s.disconnect();
+  });
+
+  test("clients on both nodes get each event once, filters applied where they are", async () => {
+    const onA = client(a.url, "/cluster-both", { auth: { apikey: KEY } });
+    const onB = client(b.url, "/cluster-both", { auth: { apikey: KEY } });
+    const filtered = client(b.url, "/cluster-both", { auth: { apikey: KEY, events: ["contacts.update"] } });
+    await Promise.all([connected(onA), connected(onB), connected(filtered)]);
+    await waitForNodes("/cluster-both", 2);
+    const [gotA, gotB, gotF] = [record(onA), record(onB), record(filtered)];
+    for (const event of ["messages.upsert", "contacts.update"]) {
+      const res = await request(a.url, "POST", "/webhook", { key: KEY, body: evolutionEvent("cluster-both", event) });
+      assert.equal(res.status, 202);
+    }
+    // POST /emit on B reaches A's client too (no filter).
+    const res = await request(b.url, "POST", "/emit", {
+      key: KEY,
+      body: { namespace: "/cluster-both", event: "custom", args: [1, "two"] },
+    });
+    assert.ok(res.status < 300, `POST /emit answered ${res.status}`);
+    const deadline = Date.now() + 5000;
+    while ((gotA.length < 3 || gotB.length < 3 || gotF.length < 2) && Date.now() < deadline) await sleep(20);
+    await sleep(100);
+    assert.deepEqual(gotA.map((g) => g.event), ["messages.upsert", "contacts.update", "custom"]);
+    assert.deepEqual(gotB.map((g) => g.event), ["messages.upsert", "contacts.update", "custom"]);
+    assert.deepEqual(gotF.map((g) => g.event), ["contacts.update", "custom"]);
+    assert.deepEqual(gotA[2].args, [1, "two"]);
+    for (const s of [onA, onB, filtered]) s.disconnect();
+  });
+
+  test("an instance with no client anywhere costs nothing and errs nowhere", async () => {
+    const res = await request(a.url, "POST", "/webhook", { key: KEY, body: evolutionEvent("cluster-nobody") });
+    assert.equal(res.status, 202);
+    assert.equal((await request(b.url, "GET", "/healthz")).status, 200);
+  });
+});
