@@ -4,13 +4,19 @@
 // own expectations.
 //
 //   node reference/feature-server.mjs [--port N] [--recovery] [--allow-eio3] [--msgpack]
+//                                     [--redis URL [--redis-key KEY]]
+//
+// With --redis, the namespaces use npm @socket.io/redis-adapter on that Redis
+// (channel prefix KEY, `socket.io` by default).
 import http from "node:http";
 import { Server } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
 
 const args = process.argv.slice(2);
-const portIndex = args.indexOf("--port");
-const port = portIndex >= 0 ? Number(args[portIndex + 1]) : 3000;
+const option = (name) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+const port = Number(option("--port") ?? 3000);
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, {
@@ -24,6 +30,14 @@ const io = new Server(httpServer, {
     ? { maxDisconnectionDuration: 5000, skipMiddlewares: true }
     : undefined,
 });
+
+if (option("--redis")) {
+  const pub = createClient({ url: option("--redis") });
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => console.error("redis:", e.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub, { key: option("--redis-key") ?? "socket.io" }));
+}
 
 const reasons = new Map();
 const record = (socket) => {
@@ -138,6 +152,7 @@ io.on("connection", (socket) => {
     ack(sockets.map((s) => s.id).sort());
   });
   socket.on("count", (ack) => ack(io.of("/").sockets.size));
+  socket.on("server-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
   socket.on("reason-of", (id, ack) => ack(reasons.get(id) ?? null));
   socket.on("set-data", (value, ack) => ((socket.data = { value }), ack("ok")));
   socket.on("get-data", (ack) => ack(socket.data?.value ?? null));

@@ -6,7 +6,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { client, once, connected } from "./lib/sio.mjs";
 import { KEY, startGateway, tempDataDir, request, evolutionEvent, sleep } from "../gateway/gateway.mjs";
-import { REDIS_URL, redisCommand, waitForNodes } from "../gateway/redis.mjs";
+import { REDIS_URL, redisCommand, waitForNodes } from "./lib/redis.mjs";
 
 function record(socket) {
   const got = [];

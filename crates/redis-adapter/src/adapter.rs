@@ -67,7 +67,7 @@ impl Channels {
     }
 }
 
-/// A random id of six letters and digits, as the reference's node and request ids are.
+/// A random id of six letters and digits (the reference draws six URL-safe characters).
 pub(crate) fn random_id() -> String {
     rand::rng()
         .sample_iter(Alphanumeric)

@@ -26,7 +26,7 @@
 //!
 //! MessagePack is written as npm notepack.io writes it (the codec's `msgpack` module), JSON
 //! with JavaScript key order. A node ignores broadcasts and requests carrying its own uid (six
-//! letters and digits, drawn per namespace). Request types, as the reference numbers them:
+//! characters, drawn per namespace). Request types, as the reference numbers them:
 //! 0 socket ids in rooms, 1 all rooms, 2 join, 3 leave, 4 disconnect, 5 fetch, 6 server-side
 //! emit, 7 broadcast with acknowledgements; responses 8 (client count) and 9 (one answer).
 //! How many nodes serve a namespace is `PUBSUB NUMSUB` of its request channel.

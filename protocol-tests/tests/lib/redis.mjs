@@ -66,12 +66,12 @@ function parse(s, i) {
   }
 }
 
-/// Waits until `n` nodes listen on the request channel of `nsp` (with the
-/// default `socket.io` prefix).
-export async function waitForNodes(nsp, n, timeoutMs = 5000) {
+/// Waits until `n` nodes listen on the request channel of `nsp` (channel
+/// prefix `key`).
+export async function waitForNodes(nsp, n, { key = "socket.io", timeoutMs = 5000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [, count] = await redisCommand("PUBSUB", "NUMSUB", `socket.io-request#${nsp}#`);
+    const [, count] = await redisCommand("PUBSUB", "NUMSUB", `${key}-request#${nsp}#`);
     if (Number(count) >= n) return;
     if (Date.now() > deadline) throw new Error(`${count} nodes on ${nsp}, not ${n}`);
     await new Promise((r) => setTimeout(r, 20));
