@@ -39,6 +39,11 @@ if (option("--redis")) {
   io.adapter(createAdapter(pub, sub, { key: option("--redis-key") ?? "socket.io" }));
 }
 
+// Events from the other nodes' servers: `note` is kept (see `server-notes`), `ping` answered.
+const notes = [];
+io.of("/").on("note", (arg) => notes.push(arg));
+io.of("/").on("ping", (arg, ack) => ack(`pong-node-${JSON.stringify(arg)}`));
+
 const reasons = new Map();
 const record = (socket) => {
   socket.on("disconnecting", (reason) =>
@@ -153,6 +158,15 @@ io.on("connection", (socket) => {
   });
   socket.on("count", (ack) => ack(io.of("/").sockets.size));
   socket.on("server-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
+  socket.on("server-side-emit", async (ev, arg, withAck, ack) => {
+    if (!withAck) return io.serverSideEmit(ev, arg), ack("ok");
+    try {
+      ack(await io.serverSideEmitWithAck(ev, arg));
+    } catch (err) {
+      ack({ error: err.message });
+    }
+  });
+  socket.on("server-notes", (ack) => ack([...notes]));
   socket.on("reason-of", (id, ack) => ack(reasons.get(id) ?? null));
   socket.on("set-data", (value, ack) => ((socket.data = { value }), ack("ok")));
   socket.on("get-data", (ack) => ack(socket.data?.value ?? null));

@@ -2,7 +2,8 @@
 // @socket.io/redis-adapter 8.3) as two nodes of one cluster on one Redis, each
 // running feature-server, with socket.io-client 4.8 clients on both: broadcasts
 // (to all, to a room, with except), broadcasts with acknowledgements, fetches,
-// joins and disconnects started on either node reach the other node's clients.
+// joins and disconnects started on either node reach the other node's clients;
+// server-side emits reach the other node's server and come back answered.
 // Needs Redis: see lib/redis.mjs.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -45,6 +46,17 @@ async function untilEnd(sockets) {
   });
 }
 
+/// Waits until each socket's server says it is (or is not) in `room`.
+async function inRoom(sockets, room, wanted) {
+  const deadline = Date.now() + 3000;
+  for (const s of sockets) {
+    while ((await call(s, "rooms")).includes(room) !== wanted) {
+      assert.ok(Date.now() < deadline, `${s.id} ${wanted ? "never joined" : "never left"} ${room}`);
+      await sleep(10);
+    }
+  }
+}
+
 describe("a cluster of our server and the reference server on one Redis", () => {
   let ours, node;
   before(async () => {
@@ -64,6 +76,24 @@ describe("a cluster of our server and the reference server on one Redis", () => 
     const [r, n] = [await member(ours), await member(node)];
     assert.equal(await call(r, "server-count"), 2);
     assert.equal(await call(n, "server-count"), 2);
+    r.disconnect();
+    n.disconnect();
+  });
+
+  test("server-side emits both ways, with and without acknowledgements", async () => {
+    const [r, n] = [await member(ours), await member(node)];
+    assert.deepEqual(await call(r, "server-side-emit", "ping", 7, true), ["pong-node-7"]);
+    assert.deepEqual(await call(n, "server-side-emit", "ping", "x", true), ['pong-ours-"x"']);
+    assert.equal(await call(r, "server-side-emit", "note", { from: "ours" }, false), "ok");
+    assert.equal(await call(n, "server-side-emit", "note", { from: "node" }, false), "ok");
+    const deadline = Date.now() + 3000;
+    let notes;
+    while (Date.now() < deadline) {
+      notes = [await call(r, "server-notes"), await call(n, "server-notes")];
+      if (notes[0].length && notes[1].length) break;
+      await sleep(20);
+    }
+    assert.deepEqual(notes, [[{ from: "node" }], [{ from: "ours" }]]);
     r.disconnect();
     n.disconnect();
   });
@@ -119,9 +149,13 @@ describe("a cluster of our server and the reference server on one Redis", () => 
       await call(here, "join", "blue");
       assert.deepEqual(await call(sender, "fetch", "blue"), [there.id, here.id].sort());
 
+      // The reference applies a join or leave to its own sockets only when its request comes
+      // back from Redis: wait for it on both sides before broadcasting.
       await call(sender, "sockets-join", "blue", "gold");
+      await inRoom([there, here], "gold", true);
       await call(sender, "emit-to", "gold", "got", "gold");
       await call(sender, "sockets-leave", "blue", "gold");
+      await inRoom([there, here], "gold", false);
       await call(sender, "emit-to", "gold", "got", "gold-again");
       await call(sender, "emit-all", "got", "end");
       const [t, h] = await untilEnd([there, here]);

@@ -3,17 +3,15 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
 };
 
 use bytes::Bytes;
 use rand::{Rng, distr::Alphanumeric};
 use socketio_codec::{Packet, Value};
 use socketio_server::{
-    Adapter, BroadcastOptions, InMemoryAdapter, NamespaceRef, RecoveryConfig, Room, Sid,
+    Adapter, BroadcastOptions, InMemoryAdapter, NamespaceRef, RecoveryConfig, Room, ServerSideAck,
+    Sid,
     adapter::{BoxFuture, RestoredSession, SessionState, SocketInfo},
 };
 use tokio::sync::mpsc;
@@ -86,8 +84,6 @@ pub(crate) struct Node {
     config: Arc<RedisAdapterConfig>,
     /// Requests of this node waiting for responses, by request id.
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>,
-    /// Whether the warning about undelivered server-side emits was logged.
-    warned_server_side_emit: AtomicBool,
 }
 
 /// The Redis adapter of one namespace. Built by [`RedisCluster::factory`](crate::RedisCluster::factory).
@@ -122,9 +118,8 @@ impl RedisAdapter {
             link,
             config,
             pending: Mutex::new(HashMap::new()),
-            warned_server_side_emit: AtomicBool::new(false),
         });
-        node.link.register(topics, Arc::downgrade(&node));
+        node.link.register(topics, &Arc::downgrade(&node));
         RedisAdapter { node }
     }
 
@@ -136,7 +131,10 @@ impl RedisAdapter {
 
 impl Drop for RedisAdapter {
     fn drop(&mut self) {
-        self.node.link.unregister(&self.node.channels.topics());
+        let node = Arc::downgrade(&self.node);
+        self.node
+            .link
+            .unregister(&self.node.channels.topics(), &node);
     }
 }
 
@@ -329,17 +327,41 @@ impl Node {
                 let sockets = self.local_socket_details(&opts);
                 reply(vec![("sockets", Value::Array(sockets))]);
             }
-            kind::SERVER_SIDE_EMIT => {
-                if !self.warned_server_side_emit.swap(true, Ordering::Relaxed) {
-                    warn!(
-                        nsp = self.nsp.name(),
-                        "server-side emits from other nodes are not delivered (not implemented); \
-                         senders waiting for an answer from this node time out"
-                    );
-                }
-            }
+            kind::SERVER_SIDE_EMIT => self.on_server_side_emit(&request)?,
             kind::BROADCAST => self.on_broadcast_with_ack(&request, opts()?)?,
             other => debug!(request_type = other, "unknown redis request type ignored"),
+        }
+        Ok(())
+    }
+
+    /// Another node's server-side emit, handed to the namespace's handlers; with a request id,
+    /// the first answer goes back on the shared response channel, as the reference sends it.
+    fn on_server_side_emit(&self, request: &Value) -> Result<(), MessageError> {
+        let Some(args) = request.get("data").and_then(Value::as_array) else {
+            return Err(MessageError::Malformed(
+                "server-side emit without a data list",
+            ));
+        };
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Ok(());
+        };
+        let ack = request.get("requestId").cloned().map(|request_id| {
+            let link = self.link.clone();
+            let channel = self.channels.response.clone();
+            ServerSideAck::new(move |answer| {
+                let response = object(vec![
+                    ("type", Value::from(kind::SERVER_SIDE_EMIT)),
+                    ("requestId", request_id),
+                    ("data", answer),
+                ]);
+                link.publish(channel, message::json(&response));
+            })
+        });
+        if !nsp.handle_server_side_emit(args.to_vec(), ack) {
+            debug!(
+                nsp = nsp.name(),
+                "server-side emit with no handler here dropped"
+            );
         }
         Ok(())
     }

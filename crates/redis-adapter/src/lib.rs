@@ -47,13 +47,19 @@
 //! one); what has come by then is the result, and a warning is logged. When Redis cannot answer
 //! `PUBSUB NUMSUB`, this node counts itself alone.
 //!
+//! # Server-side emits
+//!
+//! An event one node's server emits to the others
+//! ([`Namespace::server_side_emit`](socketio_server::Namespace::server_side_emit)) reaches the
+//! [`Namespace::on_server_side_emit`](socketio_server::Namespace::on_server_side_emit) handlers
+//! of every other node, Rust or Node.js; with acknowledgements, each node's first answer comes
+//! back (the reference passes one value per node).
+//!
 //! # Left out
 //!
-//! - **Server-side emits from other nodes are not delivered**: the server has no handler for
-//!   events addressed to servers yet. A node logs a warning the first time one arrives and does
-//!   not answer it, so a sender waiting for acknowledgements times out without this node's.
-//!   Sending them works (Node.js nodes receive and answer them).
 //! - Redis Cluster (`PUBSUB NUMSUB` on every shard) and the sharded adapter (`SSUBSCRIBE`).
+//! - The reference's request types 0 (socket ids in rooms) and 1 (every room) are answered for
+//!   other nodes, but this node never asks them: the server has no operation that needs them.
 //! - Connection state recovery stays per node, as with the reference adapter.
 #![warn(missing_docs)]
 

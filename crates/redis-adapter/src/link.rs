@@ -28,10 +28,11 @@ pub(crate) enum Topic {
     Channel(String),
 }
 
-/// Which adapter gets the messages of each topic.
+/// Which adapters get the messages of each topic. Usually one; two while a namespace that was
+/// dropped (an emptied dynamic child) and its successor of the same name both exist.
 #[derive(Default)]
 struct Registry {
-    topics: HashMap<Topic, Weak<Node>>,
+    topics: HashMap<Topic, Vec<Weak<Node>>>,
 }
 
 /// The shared connections. Held by every adapter of the server.
@@ -82,21 +83,27 @@ impl Link {
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Routes these topics to `node` and subscribes to them.
-    pub(crate) fn register(&self, topics: Vec<Topic>, node: Weak<Node>) {
+    /// Routes these topics to `node` too and subscribes to them.
+    pub(crate) fn register(&self, topics: Vec<Topic>, node: &Weak<Node>) {
         let mut registry = self.registry();
         for topic in topics {
-            registry.topics.insert(topic, node.clone());
+            registry.topics.entry(topic).or_default().push(node.clone());
         }
         drop(registry);
         let _ = self.subscribe.send(());
     }
 
-    /// Stops routing these topics; the subscriber unsubscribes from them.
-    pub(crate) fn unregister(&self, topics: &[Topic]) {
+    /// Stops routing these topics to `node` (gone, or going); the subscriber unsubscribes from
+    /// the topics no adapter wants any more.
+    pub(crate) fn unregister(&self, topics: &[Topic], node: &Weak<Node>) {
         let mut registry = self.registry();
         for topic in topics {
-            registry.topics.remove(topic);
+            if let Some(nodes) = registry.topics.get_mut(topic) {
+                nodes.retain(|n| !n.ptr_eq(node) && n.strong_count() > 0);
+                if nodes.is_empty() {
+                    registry.topics.remove(topic);
+                }
+            }
         }
         drop(registry);
         let _ = self.subscribe.send(());
@@ -248,18 +255,18 @@ fn dispatch(registry: &Mutex<Registry>, msg: &redis::Msg) {
     } else {
         Topic::Channel(channel.to_owned())
     };
-    let node = registry
+    let nodes: Vec<Arc<Node>> = registry
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .topics
         .get(&topic)
-        .and_then(Weak::upgrade);
-    let Some(node) = node else {
-        return;
-    };
+        .map(|nodes| nodes.iter().filter_map(Weak::upgrade).collect())
+        .unwrap_or_default();
     let payload = Bytes::copy_from_slice(msg.get_payload_bytes());
-    match topic {
-        Topic::Pattern(_) => node.on_broadcast(channel, payload),
-        Topic::Channel(_) => node.on_request_or_response(channel, payload),
+    for node in nodes {
+        match topic {
+            Topic::Pattern(_) => node.on_broadcast(channel, payload.clone()),
+            Topic::Channel(_) => node.on_request_or_response(channel, payload.clone()),
+        }
     }
 }

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use socketio_server::Room;
+use socketio_server::{Room, Value};
 use support::{Client, config, node, redis, tag, unique_key, wait_for_servers};
 
 #[tokio::test]
@@ -204,4 +204,154 @@ async fn malformed_messages_are_dropped_and_the_node_goes_on() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     a.io.emit("end", Vec::new()).unwrap();
     assert_eq!(client.until_end().await, ["from"]);
+}
+
+#[tokio::test]
+async fn server_side_emits_reach_the_other_nodes_handlers_and_come_back_answered() {
+    let key = unique_key("server-side");
+    let (a, b, c) = (
+        node(config(&key)).await,
+        node(config(&key)).await,
+        node(config(&key)).await,
+    );
+    wait_for_servers(&[&a, &b, &c], 3).await;
+    let (tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    for (name, n) in [("b", &b), ("c", &c)] {
+        let tx = tx.clone();
+        n.io.of("/").on_server_side_emit(move |_, args, ack| {
+            let _ = tx.send((name, args.clone()));
+            if let Some(ack) = ack {
+                ack.send(Value::from(format!("pong-{name}")));
+                // Only the first answer counts.
+                ack.send(Value::from("again"));
+            }
+        });
+    }
+    // A's own handler never sees its own emits.
+    let tx_a = tx.clone();
+    a.io.of("/").on_server_side_emit(move |_, args, _| {
+        let _ = tx_a.send(("a", args));
+    });
+
+    let none =
+        a.io.of("/")
+            .server_side_emit(vec![Value::from("note"), Value::from(1u64)], false)
+            .await;
+    assert!(none.is_empty());
+    let mut answers =
+        a.io.of("/")
+            .server_side_emit(vec![Value::from("ping")], true)
+            .await;
+    answers.sort_by_key(|a| a[0].as_str().map(str::to_owned));
+    assert_eq!(
+        answers,
+        [vec![Value::from("pong-b")], vec![Value::from("pong-c")]]
+    );
+
+    drop(tx);
+    let mut got = Vec::new();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(200), seen.recv()).await {
+        got.push(item);
+    }
+    got.sort_by_key(|(name, args)| (*name, args.len()));
+    let note = vec![Value::from("note"), Value::from(1u64)];
+    let ping = vec![Value::from("ping")];
+    assert_eq!(
+        got,
+        [
+            ("b", ping.clone()),
+            ("b", note.clone()),
+            ("c", ping),
+            ("c", note)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn requests_and_broadcasts_from_another_node_apply_in_publish_order() {
+    let key = unique_key("order");
+    let a = node(config(&key)).await;
+    wait_for_servers(&[&a], 1).await;
+    let mut client = Client::connect(a.addr).await;
+    client.join("blue").await;
+    let mut conn = redis().await;
+    let request = format!("{key}-request#/#");
+    let gold = format!("{key}#/#gold#");
+    let all = format!("{key}#/#");
+    let broadcast = |tag: &str, room: &str| {
+        let mut v = b"\x93\xa6other1\x83\xa4type\x02\xa4data\x92\xa3got".to_vec();
+        v.push(0xa0 | tag.len() as u8);
+        v.extend_from_slice(tag.as_bytes());
+        v.extend_from_slice(b"\xa3nsp\xa1/\x83\xa5rooms");
+        if room.is_empty() {
+            v.push(0x90);
+        } else {
+            v.push(0x91);
+            v.push(0xa0 | room.len() as u8);
+            v.extend_from_slice(room.as_bytes());
+        }
+        v.extend_from_slice(b"\xa6except\x90\xa5flags\x80");
+        v
+    };
+    let join =
+        r#"{"uid":"other1","type":2,"opts":{"rooms":["blue"],"except":[]},"rooms":["gold"]}"#;
+    let leave =
+        r#"{"uid":"other1","type":3,"opts":{"rooms":["blue"],"except":[]},"rooms":["gold"]}"#;
+    for (channel, payload) in [
+        (&request, join.as_bytes().to_vec()),
+        (&gold, broadcast("gold", "gold")),
+        (&request, leave.as_bytes().to_vec()),
+        (&gold, broadcast("gold-again", "gold")),
+        (&all, broadcast("x", "")),
+    ] {
+        let _: () = redis::cmd("PUBLISH")
+            .arg(channel)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.io.emit("end", Vec::new()).unwrap();
+    assert_eq!(client.until_end().await, ["gold", "x"]);
+}
+
+#[tokio::test]
+async fn a_dynamic_namespace_emptied_and_created_again_still_hears_the_cluster() {
+    let key = unique_key("dynamic");
+    let a = node(config(&key)).await;
+    let cluster = socketio_redis_adapter::RedisCluster::connect(config(&key))
+        .await
+        .unwrap();
+    let mut server_config = socketio_server::ServerConfig::default();
+    server_config.cleanup_empty_child_namespaces = true;
+    let b = socketio_server::Server::with_adapter(server_config, cluster.factory());
+    b.of_dynamic(|name, _| name.starts_with("/dyn-"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    let served = b.clone();
+    tokio::spawn(async move { served.serve(listener).await });
+
+    let a_dyn = a.io.of("/dyn-x");
+    let count = |n: usize| {
+        let a_dyn = a_dyn.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while a_dyn.server_count().await != n {
+                assert!(Instant::now() < deadline, "never {n} servers on /dyn-x");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let first = Client::connect_to(b_addr, "/dyn-x").await;
+    count(2).await;
+    drop(first);
+    // The child is dropped with its last socket, and its subscriptions with it.
+    count(1).await;
+
+    let mut second = Client::connect_to(b_addr, "/dyn-x").await;
+    count(2).await;
+    a.io.of("/dyn-x").emit("got", tag("again")).unwrap();
+    a.io.of("/dyn-x").emit("end", Vec::new()).unwrap();
+    assert_eq!(second.until_end().await, ["again"]);
 }

@@ -39,6 +39,7 @@ mod id;
 mod namespace;
 mod reason;
 mod server;
+mod server_side;
 mod socket;
 mod wire;
 
@@ -51,6 +52,7 @@ pub use handshake::Handshake;
 pub use namespace::{Namespace, NamespaceRef, ParentNamespace};
 pub use reason::DisconnectReason;
 pub use server::Server;
+pub use server_side::ServerSideAck;
 pub use socket::{Event, Socket};
 pub use wire::Parser;
 

@@ -20,10 +20,12 @@ use crate::{
     broadcast::BroadcastOperator,
     error::{ConnectError, EmitError},
     server::ServerInner,
+    server_side::ServerSideAck,
     socket::Socket,
 };
 
 type ConnectionHandler = Arc<dyn Fn(Socket) + Send + Sync>;
+type ServerSideHandler = Arc<dyn Fn(&Namespace, Vec<Value>, Option<ServerSideAck>) + Send + Sync>;
 /// Decides whether a name (given the client's auth) is a child of a parent namespace.
 pub(crate) type Matcher = Arc<dyn Fn(&str, &Value) -> bool + Send + Sync>;
 type SyncMiddleware = Arc<dyn Fn(&Socket) -> Result<(), ConnectError> + Send + Sync>;
@@ -40,9 +42,17 @@ enum Middleware {
 pub(crate) struct NamespaceHandlers {
     middlewares: RwLock<Vec<Middleware>>,
     on_connection: RwLock<Vec<ConnectionHandler>>,
+    on_server_side_emit: RwLock<Vec<ServerSideHandler>>,
 }
 
 impl NamespaceHandlers {
+    fn add_server_side(&self, f: ServerSideHandler) {
+        self.on_server_side_emit
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(f);
+    }
+
     fn add_connection(&self, f: ConnectionHandler) {
         self.on_connection
             .write()
@@ -257,6 +267,35 @@ impl Namespace {
         self.broadcast().fetch_sockets().await
     }
 
+    /// Runs `f` for each event another node's server emits to this namespace
+    /// ([`server_side_emit`](Self::server_side_emit) there): `args` are the event name first,
+    /// then its arguments, as the sender gave them; the ack is there when the sender waits for
+    /// answers. Handlers run on the adapter's task: hand long work to a task of your own.
+    pub fn on_server_side_emit(
+        &self,
+        f: impl Fn(&Namespace, Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) -> &Self {
+        self.0.handlers.add_server_side(Arc::new(f));
+        self
+    }
+
+    /// Hands an event from another node's server to this namespace's
+    /// [`on_server_side_emit`](Self::on_server_side_emit) handlers; adapters call it. Returns
+    /// whether any handler ran (with none, the event is dropped and the ack never answered).
+    pub fn handle_server_side_emit(&self, args: Vec<Value>, ack: Option<ServerSideAck>) -> bool {
+        let handlers = self
+            .0
+            .handlers
+            .on_server_side_emit
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for handler in &handlers {
+            handler(self, args.clone(), ack.clone());
+        }
+        !handlers.is_empty()
+    }
+
     /// Emits an event to the other nodes' servers; see [`Adapter::server_side_emit`].
     pub async fn server_side_emit(&self, args: Vec<Value>, ack: bool) -> Vec<Vec<Value>> {
         self.adapter().server_side_emit(args, ack).await
@@ -321,6 +360,16 @@ impl ParentNamespace {
     /// Runs `f` for every socket that connects to any child.
     pub fn on_connection(&self, f: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
         self.handlers.add_connection(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` for each event another node's server emits to any child; see
+    /// [`Namespace::on_server_side_emit`].
+    pub fn on_server_side_emit(
+        &self,
+        f: impl Fn(&Namespace, Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) -> &Self {
+        self.handlers.add_server_side(Arc::new(f));
         self
     }
 

@@ -120,13 +120,23 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
+        Self::connect_to(addr, "/").await
+    }
+
+    /// A client of namespace `nsp` alone; its events go on that namespace.
+    pub async fn connect_to(addr: SocketAddr, nsp: &str) -> Client {
         let stream = TcpStream::connect(addr).await.unwrap();
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
         assert!(next_text(&mut ws).await.unwrap().starts_with("0{"));
-        ws.send(Message::text("40")).await.unwrap();
+        let prefix = if nsp == "/" {
+            "40".to_owned()
+        } else {
+            format!("40{nsp},")
+        };
+        ws.send(Message::text(prefix.clone())).await.unwrap();
         let connected = next_text(&mut ws).await.unwrap();
-        let body: Json = serde_json::from_str(connected.strip_prefix("40").unwrap()).unwrap();
+        let body: Json = serde_json::from_str(connected.strip_prefix(&prefix).unwrap()).unwrap();
         let sid = body["sid"].as_str().unwrap().to_string();
         Client {
             ws,
@@ -158,6 +168,11 @@ impl Client {
             let text = next_text(&mut self.ws).await.expect("connection open");
             let Some(body) = text.strip_prefix("42") else {
                 continue;
+            };
+            // Events of another namespace than `/` come as `42/<nsp>,...`.
+            let body = match body.strip_prefix('/') {
+                Some(rest) => rest.split_once(',').map_or(rest, |(_, b)| b),
+                None => body,
             };
             let digits = body.bytes().take_while(u8::is_ascii_digit).count();
             let (id, body) = body.split_at(digits);
