@@ -323,8 +323,10 @@ async fn a_dynamic_namespace_emptied_and_created_again_still_hears_the_cluster()
     let cluster = socketio_redis_adapter::RedisCluster::connect(config(&key))
         .await
         .unwrap();
-    let mut server_config = socketio_server::ServerConfig::default();
-    server_config.cleanup_empty_child_namespaces = true;
+    let server_config = socketio_server::ServerConfig {
+        cleanup_empty_child_namespaces: true,
+        ..Default::default()
+    };
     let b = socketio_server::Server::with_adapter(server_config, cluster.factory());
     b.of_dynamic(|name, _| name.starts_with("/dyn-"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
