@@ -60,7 +60,10 @@
 //! - Redis Cluster (`PUBSUB NUMSUB` on every shard) and the sharded adapter (`SSUBSCRIBE`).
 //! - The reference's request types 0 (socket ids in rooms) and 1 (every room) are answered for
 //!   other nodes, but this node never asks them: the server has no operation that needs them.
-//! - Connection state recovery stays per node, as with the reference adapter.
+//! - Connection state recovery stays per node: a client recovers its session on the node it was
+//!   connected to.
+//! - No size limit on messages from Redis: the nodes of a cluster trust each other, as the
+//!   reference's do.
 #![warn(missing_docs)]
 
 mod adapter;
