@@ -7,6 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+
 use socketio_server::{Room, Value};
 use support::{Client, config, node, redis, tag, unique_key, wait_for_servers};
 
@@ -356,4 +358,26 @@ async fn a_dynamic_namespace_emptied_and_created_again_still_hears_the_cluster()
     a.io.of("/dyn-x").emit("got", tag("again")).unwrap();
     a.io.of("/dyn-x").emit("end", Vec::new()).unwrap();
     assert_eq!(second.until_end().await, ["again"]);
+}
+
+#[tokio::test]
+async fn answers_on_the_requesting_nodes_own_channel_when_configured() {
+    let key = unique_key("specific");
+    let mut specific = config(&key);
+    specific.publish_on_specific_response_channel = true;
+    let (a, b) = (node(config(&key)).await, node(specific).await);
+    wait_for_servers(&[&a, &b], 2).await;
+    let on_b = Client::connect(b.addr).await;
+
+    // Listen on the shared response channel: B must not answer there.
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut shared = client.get_async_pubsub().await.unwrap();
+    shared.subscribe(format!("{key}-response#/#")).await.unwrap();
+
+    let fetched = a.io.of("/").fetch_sockets().await;
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(&*fetched[0].id, on_b.sid.as_str());
+    let mut messages = shared.on_message();
+    let stray = tokio::time::timeout(Duration::from_millis(100), messages.next()).await;
+    assert!(stray.is_err(), "B answered on the shared channel");
 }
