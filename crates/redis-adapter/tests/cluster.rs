@@ -8,7 +8,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-
 use socketio_server::{Room, Value};
 use support::{Client, config, node, redis, tag, unique_key, wait_for_servers};
 
@@ -372,7 +371,10 @@ async fn answers_on_the_requesting_nodes_own_channel_when_configured() {
     // Listen on the shared response channel: B must not answer there.
     let client = redis::Client::open(support::redis_url()).unwrap();
     let mut shared = client.get_async_pubsub().await.unwrap();
-    shared.subscribe(format!("{key}-response#/#")).await.unwrap();
+    shared
+        .subscribe(format!("{key}-response#/#"))
+        .await
+        .unwrap();
 
     let fetched = a.io.of("/").fetch_sockets().await;
     assert_eq!(fetched.len(), 1);
