@@ -11,14 +11,18 @@ use crate::message::object;
 
 /// The handshake as a value.
 pub(crate) fn describe(handshake: &Handshake) -> Value {
-    let headers = handshake
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), Value::from(text))
-        })
-        .collect::<Vec<_>>();
+    // A header sent several times is one value joined with ", ", as Node.js reads requests.
+    let mut headers: Vec<(String, Value)> = Vec::new();
+    for name in handshake.headers().keys() {
+        let joined = handshake
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        headers.push((name.as_str().to_owned(), Value::from(joined)));
+    }
     let xdomain = handshake.headers().contains_key("origin");
     let url = handshake.url();
     let path = url
