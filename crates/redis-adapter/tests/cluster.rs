@@ -383,3 +383,49 @@ async fn answers_on_the_requesting_nodes_own_channel_when_configured() {
     let stray = tokio::time::timeout(Duration::from_millis(100), messages.next()).await;
     assert!(stray.is_err(), "B answered on the shared channel");
 }
+
+#[tokio::test]
+async fn socket_ids_and_rooms_requests_from_other_nodes_are_answered() {
+    let key = unique_key("rooms");
+    let a = node(config(&key)).await;
+    wait_for_servers(&[&a], 1).await;
+    let mut blue = Client::connect(a.addr).await;
+    blue.join("blue").await;
+    let _other = Client::connect(a.addr).await;
+
+    let client = redis::Client::open(support::redis_url()).unwrap();
+    let mut responses = client.get_async_pubsub().await.unwrap();
+    responses
+        .subscribe(format!("{key}-response#/#"))
+        .await
+        .unwrap();
+    let mut conn = redis().await;
+    for request in [
+        r#"{"uid":"other1","requestId":"r-sockets","type":0,"rooms":["blue"]}"#,
+        r#"{"uid":"other1","requestId":"r-rooms","type":1}"#,
+    ] {
+        let _: () = redis::cmd("PUBLISH")
+            .arg(format!("{key}-request#/#"))
+            .arg(request)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let mut messages = responses.on_message();
+    let mut next = async || -> serde_json::Value {
+        let msg = tokio::time::timeout(Duration::from_secs(3), messages.next())
+            .await
+            .expect("an answer")
+            .expect("the subscription is open");
+        serde_json::from_slice(msg.get_payload_bytes()).expect("a JSON answer")
+    };
+    let sockets = next().await;
+    assert_eq!(sockets["requestId"], "r-sockets");
+    assert_eq!(sockets["sockets"], serde_json::json!([blue.sid]));
+    let rooms = next().await;
+    assert_eq!(rooms["requestId"], "r-rooms");
+    let mut names: Vec<String> = serde_json::from_value(rooms["rooms"].clone()).unwrap();
+    names.sort();
+    assert!(names.contains(&"blue".to_owned()) && names.contains(&blue.sid));
+    assert_eq!(names.len(), 3, "blue and each socket's own room: {names:?}");
+}
