@@ -29,6 +29,10 @@ describe("gateway cluster through Redis", () => {
     dataB?.cleanup();
   });
 
+  test("each node says it joined the cluster", () => {
+    for (const gw of [a, b]) assert.ok(gw.stdout.some((l) => /^cluster: .*REDIS_URL/.test(l)), gw.stdout.join("\n"));
+  });
+
   test("a webhook POSTed to node A reaches a client of node B", async () => {
     const s = client(b.url, "/cluster-shop", { auth: { apikey: KEY } });
     await connected(s);

@@ -199,6 +199,9 @@ fn print_banner(config: &Config, keys: &Keys, bound: SocketAddr) {
         "webhook:   POST {base}/webhook (or {base}/webhook/key/<key> for senders without headers)"
     );
     println!("data:      {}", config.data_dir.display());
+    if config.redis_url.is_some() {
+        println!("cluster:   joined with the other nodes on REDIS_URL");
+    }
     println!(
         "sio-gateway {} listening on {bound}",
         env!("CARGO_PKG_VERSION")

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::adapter::Node;
 
@@ -146,7 +146,7 @@ async fn publish_loop(mut conn: ConnectionManager, mut queue: mpsc::Receiver<(St
         }
         match pipe.query_async::<()>(&mut conn).await {
             Ok(()) if failing => {
-                info!("redis publisher connected again");
+                warn!("redis publisher connected again");
                 failing = false;
             }
             Ok(()) => {}
@@ -173,7 +173,7 @@ async fn subscribe_loop(
         match client.get_async_pubsub().await {
             Ok(pubsub) => {
                 if reconnecting {
-                    info!("redis subscriber connected again");
+                    warn!("redis subscriber connected again");
                 }
                 (reconnecting, quiet) = (true, false);
                 let (mut sink, mut stream) = pubsub.split();
