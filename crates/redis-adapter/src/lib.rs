@@ -31,13 +31,20 @@
 //! emit, 7 broadcast with acknowledgements; responses 8 (client count) and 9 (one answer).
 //! How many nodes serve a namespace is `PUBSUB NUMSUB` of its request channel.
 //!
+//! A broadcast's flags go as the reference writes them, only those set: `volatile`, `compress`
+//! (written when on; off cannot be told from unset, which a Node.js node reads as on) and
+//! `timeout` (milliseconds). A `local` broadcast, fetch, join or disconnect never leaves the node.
+//! [`RedisCluster::broadcast`] publishes for a namespace that has no adapter on this node.
+//!
 //! # Connections
 //!
 //! One [`RedisCluster`] holds two connections for all its namespaces: a publisher (a
 //! [`redis::aio::ConnectionManager`], fed from one queue so publishes keep their order) and a
 //! subscriber. When Redis goes away, both reconnect by themselves, after
 //! [`RedisAdapterConfig::reconnect_delay`], and subscribe again; meanwhile publishes are dropped
-//! and the loss is logged once. The server itself goes on serving its own sockets.
+//! and the loss is logged once. The server itself goes on serving its own sockets. Publishes wait
+//! in a queue of [`RedisAdapterConfig::publish_queue`] messages; past that they are dropped with
+//! a warning.
 //!
 //! # Requests and their limits
 //!
