@@ -1,7 +1,8 @@
 // Several sio-gateway nodes joined through Redis (REDIS_URL): an event POSTed
 // to one node reaches the official socket.io-client connected to another, once,
-// with the client's filter applied there; POST /emit too. Needs Redis: see
-// gateway/redis.mjs.
+// with the client's filter applied there; POST /emit too; a node with its
+// Socket.IO endpoint off forwards what it ingests. Needs Redis: see
+// tests/lib/redis.mjs.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { client, once, connected } from "./lib/sio.mjs";
@@ -71,6 +72,35 @@ describe("gateway cluster through Redis", () => {
     assert.deepEqual(gotF.map((g) => g.event), ["contacts.update", "custom"]);
     assert.deepEqual(gotA[2].args, [1, "two"]);
     for (const s of [onA, onB, filtered]) s.disconnect();
+  });
+
+  test("a node with its Socket.IO endpoint off still hands what it ingests to the others", async () => {
+    const data = tempDataDir();
+    const ingest = await startGateway({ AUTHENTICATION_API_KEY: KEY, DATA_DIR: data.dir, REDIS_URL, WEBSOCKET_ENABLED: "false" });
+    try {
+      const s = client(b.url, "/cluster-ingest", { auth: { apikey: KEY } });
+      const root = client(b.url, "/", { auth: { apikey: KEY } });
+      await Promise.all([connected(s), connected(root)]);
+      await waitForNodes("/cluster-ingest", 1);
+      await waitForNodes("/", 2);
+      const got = record(s);
+      const rootGot = record(root);
+      const res = await request(ingest.url, "POST", "/webhook", { key: KEY, body: evolutionEvent("cluster-ingest") });
+      assert.equal(res.status, 202);
+      const emitted = await request(ingest.url, "POST", "/emit", { key: KEY, body: { namespace: "/", event: "hello", args: ["all"] } });
+      assert.ok(emitted.status < 300, `POST /emit answered ${emitted.status}`);
+      const deadline = Date.now() + 5000;
+      while ((got.length < 1 || rootGot.length < 1) && Date.now() < deadline) await sleep(20);
+      await sleep(100);
+      assert.deepEqual(got.map((g) => g.event), ["messages.upsert"]);
+      // Not in global mode: the webhook's event does not go to `/`, POST /emit does.
+      assert.deepEqual(rootGot, [{ event: "hello", args: ["all"] }]);
+      s.disconnect();
+      root.disconnect();
+    } finally {
+      await ingest.stop();
+      data.cleanup();
+    }
   });
 
   test("an instance with no client anywhere costs nothing and errs nowhere", async () => {

@@ -86,10 +86,12 @@ impl Gateway {
             config.relay_timeout(),
             config.max_body_bytes,
         );
-        let hub = if config.websocket_enabled {
-            Hub::new(config, keys.clone(), relay, metrics.clone(), cluster)
-        } else {
-            Hub::disabled(metrics.clone())
+        let hub = match (config.websocket_enabled, cluster) {
+            (true, cluster) => Hub::new(config, keys.clone(), relay, metrics.clone(), cluster),
+            (false, Some(cluster)) => {
+                Hub::disabled(metrics.clone()).forwarding(cluster, config.global_events)
+            }
+            (false, None) => Hub::disabled(metrics.clone()),
         };
         let api = Api::new(
             keys.clone(),

@@ -15,7 +15,7 @@ use std::{collections::HashMap, sync::Arc, time::Instant};
 
 use socketio_redis_adapter::RedisCluster;
 use socketio_server::{
-    BroadcastOptions, ConnectError, EmitError, Event, Namespace, ParentNamespace, Server,
+    BroadcastOptions, ConnectError, EmitError, Event, Namespace, ParentNamespace, Room, Server,
     ServerConfig, Socket, Value,
     codec::Packet,
     engineio::{CorsConfig, CorsOrigins},
@@ -45,25 +45,37 @@ struct Live {
     io: Server,
     /// The dynamic parent of `/<instance>`; held for the hub's lifetime.
     _instances: ParentNamespace,
-    /// The Redis connections when the gateway joins other nodes (`REDIS_URL`).
-    cluster: Option<RedisCluster>,
 }
 
-/// The Socket.IO server of the gateway, or nothing when `WEBSOCKET_ENABLED` is false.
+/// The Socket.IO server of the gateway, or nothing when `WEBSOCKET_ENABLED` is false; and the
+/// Redis connections when the gateway joins other nodes (`REDIS_URL`).
 #[derive(Debug, Clone)]
 pub struct Hub {
     live: Option<Arc<Live>>,
+    cluster: Option<RedisCluster>,
     global_events: bool,
     metrics: Metrics,
 }
 
 impl Hub {
-    /// A hub with no Socket.IO endpoint: events are accepted and reach nobody.
+    /// A hub with no Socket.IO endpoint: events are accepted and reach nobody (see
+    /// [`forwarding`](Self::forwarding)).
     pub fn disabled(metrics: Metrics) -> Hub {
         Hub {
             live: None,
+            cluster: None,
             global_events: false,
             metrics,
+        }
+    }
+
+    /// This hub, with no endpoint of its own, hands the events it ingests to the clients of the
+    /// other nodes of `cluster` (and to their `/` in global mode).
+    pub fn forwarding(self, cluster: RedisCluster, global_events: bool) -> Hub {
+        Hub {
+            cluster: Some(cluster),
+            global_events,
+            ..self
         }
     }
 
@@ -118,8 +130,8 @@ impl Hub {
             live: Some(Arc::new(Live {
                 io,
                 _instances: instances,
-                cluster,
             })),
+            cluster,
             global_events: config.global_events,
             metrics,
         }
@@ -138,57 +150,61 @@ impl Hub {
     }
 
     /// Emits an ingested event to `/<instance>` (and `/` in global mode), to the sockets whose
-    /// filter lets it through.
+    /// filter lets it through, on this node and the others.
     pub fn emit_webhook(&self, ev: &WebhookEvent) {
-        let Some(live) = &self.live else { return };
-        let local = self.instance_namespace(&ev.instance);
-        if local.is_none() {
-            // No client of this instance here: its clients may be on other nodes.
-            if let Some(cluster) = &live.cluster {
-                let mut opts = BroadcastOptions::default();
-                opts.rooms.insert(ALL_EVENTS_ROOM.into());
-                opts.rooms.insert(event_room(&ev.event).into());
-                let nsp = format!("/{}", ev.instance);
-                let packet = Packet::event(&nsp, &ev.event, vec![ev.payload.clone()], None);
-                cluster.broadcast(&packet, &opts);
-                self.metrics
-                    .events_out
-                    .with_label_values(&["instance"])
-                    .inc();
+        let args = vec![ev.payload.clone()];
+        let filter = [Room::from(ALL_EVENTS_ROOM), event_room(&ev.event).into()];
+        let instance = format!("/{}", ev.instance);
+        let main = self.live.as_ref().map(|live| live.io.main_namespace());
+        let targets = [
+            Some((
+                instance.as_str(),
+                self.instance_namespace(&ev.instance),
+                "instance",
+            )),
+            self.global_events.then_some(("/", main, "global")),
+        ];
+        for (name, nsp, kind) in targets.into_iter().flatten() {
+            match nsp {
+                Some(nsp) => {
+                    let result = nsp
+                        .to(filter[0].clone())
+                        .to(filter[1].clone())
+                        .emit(&ev.event, args.clone());
+                    self.count_emit(result, kind, nsp.name());
+                }
+                None => self.publish(name, &ev.event, args.clone(), &filter, kind),
             }
-        }
-        let targets = local.map(|n| (n, "instance")).into_iter().chain(
-            self.global_events
-                .then(|| (live.io.main_namespace(), "global")),
-        );
-        for (nsp, kind) in targets {
-            let result = nsp
-                .to(ALL_EVENTS_ROOM)
-                .to(event_room(&ev.event))
-                .emit(&ev.event, vec![ev.payload.clone()]);
-            self.count_emit(result, kind, nsp.name());
         }
     }
 
-    /// Emits `POST /emit`'s event to every socket of its namespace (no filter).
+    /// Emits `POST /emit`'s event to every socket of its namespace (no filter), on this node and
+    /// the others.
     pub fn emit(&self, req: &EmitRequest) {
-        let Some(live) = &self.live else { return };
         let nsp = match instance_of_namespace(&req.namespace) {
             Some(instance) => self.instance_namespace(instance),
-            None => Some(live.io.main_namespace()),
+            None => self.live.as_ref().map(|live| live.io.main_namespace()),
         };
-        match (nsp, &live.cluster) {
-            (Some(nsp), _) => {
+        match nsp {
+            Some(nsp) => {
                 self.count_emit(nsp.emit(&req.event, req.args.clone()), "emit", nsp.name());
             }
-            // No client of this namespace here: its clients may be on other nodes.
-            (None, Some(cluster)) => {
-                let packet = Packet::event(&req.namespace, &req.event, req.args.clone(), None);
-                cluster.broadcast(&packet, &BroadcastOptions::default());
-                self.metrics.events_out.with_label_values(&["emit"]).inc();
-            }
-            (None, None) => {}
+            None => self.publish(&req.namespace, &req.event, req.args.clone(), &[], "emit"),
         }
+    }
+
+    /// Sends an event to the other nodes only, for a namespace that does not exist here (no
+    /// client of it connected to this node, or the endpoint is off). Nothing without a cluster.
+    fn publish(&self, nsp: &str, event: &str, args: Vec<Value>, rooms: &[Room], kind: &str) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let opts = BroadcastOptions {
+            rooms: rooms.iter().cloned().collect(),
+            ..BroadcastOptions::default()
+        };
+        cluster.broadcast(&Packet::event(nsp, event, args, None), &opts);
+        self.metrics.events_out.with_label_values(&[kind]).inc();
     }
 
     fn count_emit(&self, result: Result<(), EmitError>, kind: &str, nsp: &str) {
