@@ -1,5 +1,6 @@
-//! The adapter of one namespace: the in-memory adapter for this node's sockets, plus what goes
-//! through Redis to and from the other nodes of the cluster.
+//! The adapter of one namespace: the in-memory adapter for this node's sockets, plus what it
+//! sends through Redis to the other nodes and how it waits for their answers. What arrives from
+//! them is handled in `incoming.rs`.
 
 use std::{
     collections::HashMap,
@@ -7,81 +8,31 @@ use std::{
 };
 
 use bytes::Bytes;
-use rand::{Rng, distr::Alphanumeric};
 use socketio_codec::{Packet, Value};
 use socketio_server::{
-    Adapter, BroadcastOptions, InMemoryAdapter, NamespaceRef, RecoveryConfig, Room, ServerSideAck,
-    Sid,
+    Adapter, BroadcastOptions, InMemoryAdapter, NamespaceRef, RecoveryConfig, Room, Sid,
     adapter::{BoxFuture, RestoredSession, SessionState, SocketInfo},
 };
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::{
     RedisAdapterConfig,
-    link::{Link, Topic},
-    message::{self, MessageError, kind, object},
+    channels::{Channels, random_id},
+    link::Link,
+    message::{self, kind, object},
 };
-
-/// The channels of one namespace, named as the reference adapter names them.
-#[derive(Debug)]
-pub(crate) struct Channels {
-    /// `<key>#<nsp>#`: broadcasts to every socket; `<key>#<nsp>#<room>#` to one room.
-    pub(crate) broadcast: String,
-    /// `<key>-request#<nsp>#`: requests to every node.
-    pub(crate) request: String,
-    /// `<key>-response#<nsp>#`: responses, by default.
-    pub(crate) response: String,
-    /// `<key>-response#<nsp>#<uid>#`: responses meant for this node alone.
-    pub(crate) specific_response: String,
-}
-
-impl Channels {
-    pub(crate) fn new(key: &str, nsp: &str, uid: &str) -> Channels {
-        let response = format!("{key}-response#{nsp}#");
-        Channels {
-            broadcast: format!("{key}#{nsp}#"),
-            request: format!("{key}-request#{nsp}#"),
-            specific_response: format!("{response}{uid}#"),
-            response,
-        }
-    }
-
-    fn topics(&self) -> Vec<Topic> {
-        vec![
-            Topic::Pattern(format!("{}*", self.broadcast)),
-            Topic::Channel(self.request.clone()),
-            Topic::Channel(self.response.clone()),
-            Topic::Channel(self.specific_response.clone()),
-        ]
-    }
-
-    /// Where a broadcast goes: the room's own channel when it addresses exactly one room.
-    pub(crate) fn broadcast_to(&self, opts: &BroadcastOptions) -> String {
-        match (opts.rooms.len(), opts.rooms.iter().next()) {
-            (1, Some(room)) => format!("{}{room}#", self.broadcast),
-            _ => self.broadcast.clone(),
-        }
-    }
-}
-
-/// A random id of six letters and digits (the reference draws six URL-safe characters).
-pub(crate) fn random_id() -> String {
-    rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(6)
-        .map(char::from)
-        .collect()
-}
 
 /// The state shared by a [`RedisAdapter`] and the subscriber that hands it messages.
 pub(crate) struct Node {
-    local: InMemoryAdapter,
-    nsp: NamespaceRef,
-    uid: String,
-    channels: Channels,
-    link: Arc<Link>,
-    config: Arc<RedisAdapterConfig>,
+    /// This node's sockets and rooms.
+    pub(crate) local: InMemoryAdapter,
+    pub(crate) nsp: NamespaceRef,
+    /// This node's id on the namespace's channels.
+    pub(crate) uid: String,
+    pub(crate) channels: Channels,
+    pub(crate) link: Arc<Link>,
+    pub(crate) config: Arc<RedisAdapterConfig>,
     /// Requests of this node waiting for responses, by request id.
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>,
 }
@@ -162,7 +113,9 @@ impl Pending {
 }
 
 impl Node {
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Value>>> {
+    pub(crate) fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Value>>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -204,7 +157,7 @@ impl Node {
     }
 
     /// Publishes a response where the requesting node listens.
-    fn respond(&self, request: &Value, payload: Bytes) {
+    pub(crate) fn respond(&self, request: &Value, payload: Bytes) {
         let channel = match request.get("uid").and_then(Value::as_str) {
             Some(uid) if self.config.publish_on_specific_response_channel => {
                 format!("{}{uid}#", self.channels.response)
@@ -212,229 +165,6 @@ impl Node {
             _ => self.channels.response.clone(),
         };
         self.link.publish(channel, payload);
-    }
-
-    /// A broadcast published by another node.
-    pub(crate) fn on_broadcast(&self, channel: &str, payload: Bytes) {
-        if !channel.starts_with(&self.channels.broadcast) {
-            return;
-        }
-        let broadcast = match message::decode_broadcast(payload) {
-            Ok(b) => b,
-            Err(e) => {
-                warn!(error = %e, %channel, "malformed broadcast from redis dropped");
-                return;
-            }
-        };
-        if broadcast.uid == self.uid || broadcast.packet.nsp != self.nsp.name() {
-            return;
-        }
-        self.local.broadcast(broadcast.packet, &broadcast.opts);
-    }
-
-    /// A request or a response on one of this namespace's channels.
-    pub(crate) fn on_request_or_response(self: &Arc<Self>, channel: &str, payload: Bytes) {
-        let result = if channel == self.channels.request {
-            self.on_request(payload)
-        } else if channel == self.channels.response || channel == self.channels.specific_response {
-            self.on_response(payload)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = result {
-            warn!(error = %e, %channel, "malformed message from redis dropped");
-        }
-    }
-
-    fn on_response(&self, payload: Bytes) -> Result<(), MessageError> {
-        let response = message::decode_object(payload)?;
-        let Some(id) = response.get("requestId").and_then(Value::as_str) else {
-            return Err(MessageError::Malformed("response without requestId"));
-        };
-        let waiting = self.pending().get(id).cloned();
-        if let Some(tx) = waiting {
-            let _ = tx.send(response);
-        }
-        Ok(())
-    }
-
-    fn on_request(self: &Arc<Self>, payload: Bytes) -> Result<(), MessageError> {
-        let request = message::decode_object(payload)?;
-        // This node applied its own requests locally when it sent them.
-        if request.get("uid").and_then(Value::as_str) == Some(self.uid.as_str()) {
-            return Ok(());
-        }
-        let Some(ty) = request.get("type").and_then(Value::as_u64) else {
-            return Err(MessageError::Malformed("request without a type"));
-        };
-        let request_id = request.get("requestId").cloned().unwrap_or(Value::Null);
-        let opts = || message::opts_from_value(request.get("opts"));
-        let reply = |fields: Vec<(&str, Value)>| {
-            let mut all = vec![("requestId", request_id.clone())];
-            all.extend(fields);
-            self.respond(&request, message::json(&object(all)));
-        };
-        match ty {
-            kind::SOCKETS => {
-                let opts = BroadcastOptions {
-                    rooms: message::room_list_from(request.get("rooms"))?
-                        .into_iter()
-                        .collect(),
-                    ..Default::default()
-                };
-                let ids = self.local.local_sockets(&opts);
-                reply(vec![("sockets", message::room_list(&ids))]);
-            }
-            kind::ALL_ROOMS => {
-                reply(vec![("rooms", message::room_list(&self.local.rooms()))]);
-            }
-            kind::REMOTE_JOIN | kind::REMOTE_LEAVE | kind::REMOTE_DISCONNECT
-                if request.get("opts").is_some() =>
-            {
-                let opts = opts()?;
-                let rooms = message::room_list_from(request.get("rooms"))?;
-                match ty {
-                    kind::REMOTE_JOIN => self.local.add_sockets(&opts, &rooms),
-                    kind::REMOTE_LEAVE => self.local.del_sockets(&opts, &rooms),
-                    _ => {
-                        let close = request.get("close").and_then(Value::as_bool);
-                        self.local.disconnect_sockets(&opts, close.unwrap_or(false));
-                    }
-                }
-            }
-            kind::REMOTE_JOIN | kind::REMOTE_LEAVE | kind::REMOTE_DISCONNECT => {
-                // The older form: one socket by id, answered when it is here.
-                let socket = request
-                    .get("sid")
-                    .and_then(Value::as_str)
-                    .and_then(|sid| self.nsp.upgrade()?.socket(sid));
-                let Some(socket) = socket else {
-                    return Ok(());
-                };
-                let room = request.get("room").and_then(Value::as_str).unwrap_or("");
-                match ty {
-                    kind::REMOTE_JOIN => socket.join(room),
-                    kind::REMOTE_LEAVE => socket.leave(room),
-                    _ => {
-                        let close = request.get("close").and_then(Value::as_bool);
-                        socket.disconnect(close.unwrap_or(false));
-                    }
-                }
-                reply(vec![]);
-            }
-            kind::REMOTE_FETCH => {
-                let opts = opts()?;
-                let sockets = self.local_socket_details(&opts);
-                reply(vec![("sockets", Value::Array(sockets))]);
-            }
-            kind::SERVER_SIDE_EMIT => self.on_server_side_emit(&request)?,
-            kind::BROADCAST => self.on_broadcast_with_ack(&request, opts()?)?,
-            other => debug!(request_type = other, "unknown redis request type ignored"),
-        }
-        Ok(())
-    }
-
-    /// Another node's server-side emit, handed to the namespace's handlers; with a request id,
-    /// the first answer goes back on the shared response channel, as the reference sends it.
-    fn on_server_side_emit(&self, request: &Value) -> Result<(), MessageError> {
-        let Some(args) = request.get("data").and_then(Value::as_array) else {
-            return Err(MessageError::Malformed(
-                "server-side emit without a data list",
-            ));
-        };
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Ok(());
-        };
-        let ack = request.get("requestId").cloned().map(|request_id| {
-            let link = self.link.clone();
-            let channel = self.channels.response.clone();
-            ServerSideAck::new(move |answer| {
-                let response = object(vec![
-                    ("type", Value::from(kind::SERVER_SIDE_EMIT)),
-                    ("requestId", request_id),
-                    ("data", answer),
-                ]);
-                link.publish(channel, message::json(&response));
-            })
-        });
-        if !nsp.handle_server_side_emit(args.to_vec(), ack) {
-            debug!(
-                nsp = nsp.name(),
-                "server-side emit with no handler here dropped"
-            );
-        }
-        Ok(())
-    }
-
-    /// Another node's broadcast with acknowledgements: delivered here under a local ack id; the
-    /// count, then each answer, go back to that node.
-    fn on_broadcast_with_ack(
-        self: &Arc<Self>,
-        request: &Value,
-        opts: BroadcastOptions,
-    ) -> Result<(), MessageError> {
-        let request_id = request.get("requestId").cloned().unwrap_or(Value::Null);
-        let mut packet = request
-            .get("packet")
-            .ok_or(MessageError::Malformed(
-                "broadcast request without a packet",
-            ))
-            .and_then(message::packet_from_value)?;
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Ok(());
-        };
-        if packet.nsp != nsp.name() {
-            return Ok(());
-        }
-        packet.id = Some(nsp.next_ack_id());
-        let (tx, mut answers) = mpsc::unbounded_channel();
-        let count = self.local.broadcast_with_ack(packet, &opts, tx);
-        let node = self.clone();
-        let request = request.clone();
-        let wait = opts.flags.timeout.unwrap_or(self.config.request_timeout);
-        tokio::spawn(async move {
-            let count = count.await;
-            let counted = object(vec![
-                ("type", Value::from(kind::BROADCAST_CLIENT_COUNT)),
-                ("requestId", request_id.clone()),
-                ("clientCount", Value::from(count as u64)),
-            ]);
-            node.respond(&request, message::json(&counted));
-            let deadline = tokio::time::Instant::now() + wait;
-            for _ in 0..count {
-                let Ok(Some(args)) = tokio::time::timeout_at(deadline, answers.recv()).await else {
-                    break;
-                };
-                // The reference passes each client's first argument along.
-                let answer = object(vec![
-                    ("type", Value::from(kind::BROADCAST_ACK)),
-                    ("requestId", request_id.clone()),
-                    ("packet", args.into_iter().next().unwrap_or(Value::Null)),
-                ]);
-                node.respond(&request, message::msgpack(&answer));
-            }
-        });
-        Ok(())
-    }
-
-    /// What a fetch from another node learns of each addressed local socket.
-    fn local_socket_details(&self, opts: &BroadcastOptions) -> Vec<Value> {
-        let Some(nsp) = self.nsp.upgrade() else {
-            return Vec::new();
-        };
-        self.local
-            .local_sockets(opts)
-            .into_iter()
-            .filter_map(|id| nsp.socket(&id))
-            .map(|socket| {
-                object(vec![
-                    ("id", Value::from(&**socket.id())),
-                    ("handshake", crate::handshake::describe(socket.handshake())),
-                    ("rooms", message::room_list(&socket.rooms())),
-                    ("data", Value::from(socket.data())),
-                ])
-            })
-            .collect()
     }
 }
 
@@ -669,33 +399,9 @@ impl Adapter for RedisAdapter {
         self.node.local.restore_session(pid, offset)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn channel_names_follow_the_reference() {
-        let c = Channels::new("socket.io", "/chat", "AbC123");
-        assert_eq!(c.broadcast, "socket.io#/chat#");
-        assert_eq!(c.request, "socket.io-request#/chat#");
-        assert_eq!(c.response, "socket.io-response#/chat#");
-        assert_eq!(c.specific_response, "socket.io-response#/chat#AbC123#");
-        let mut opts = BroadcastOptions::default();
-        assert_eq!(c.broadcast_to(&opts), "socket.io#/chat#");
-        opts.rooms.insert(Room::from("r1"));
-        assert_eq!(c.broadcast_to(&opts), "socket.io#/chat#r1#");
-        opts.rooms.insert(Room::from("r2"));
-        assert_eq!(c.broadcast_to(&opts), "socket.io#/chat#");
-    }
-
-    #[test]
-    fn ids_are_six_letters_or_digits() {
-        let id = random_id();
-        assert_eq!(id.len(), 6);
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(random_id(), random_id());
-    }
 
     #[test]
     fn remote_sockets_need_an_id() {

@@ -74,7 +74,9 @@
 #![warn(missing_docs)]
 
 mod adapter;
+mod channels;
 mod handshake;
+mod incoming;
 mod link;
 mod message;
 
@@ -146,7 +148,7 @@ impl RedisCluster {
         Ok(RedisCluster {
             link: Arc::new(link),
             config: Arc::new(config),
-            uid: adapter::random_id().into(),
+            uid: channels::random_id().into(),
         })
     }
 
@@ -154,7 +156,7 @@ impl RedisCluster {
     /// as a namespace's adapter would: for a namespace that has no sockets, hence no adapter, on
     /// this node. Every node where the namespace exists delivers it, this one included.
     pub fn broadcast(&self, packet: &Packet, opts: &BroadcastOptions) {
-        let channels = adapter::Channels::new(&self.config.key, &packet.nsp, &self.uid);
+        let channels = channels::Channels::new(&self.config.key, &packet.nsp, &self.uid);
         let payload = message::encode_broadcast(&self.uid, packet, opts);
         self.link.publish(channels.broadcast_to(opts), payload);
     }
