@@ -51,8 +51,12 @@ pub fn config(key: &str) -> RedisAdapterConfig {
 
 /// A raw Redis connection for the test itself, or a failure that says what is missing.
 pub async fn redis() -> redis::aio::MultiplexedConnection {
-    let url = redis_url();
-    let client = redis::Client::open(url.as_str()).expect("REDIS_URL is a Redis URL");
+    redis_at(&redis_url()).await
+}
+
+/// A raw connection to the Redis at `url`, or a failure that says what is missing.
+pub async fn redis_at(url: &str) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(url).expect("REDIS_URL is a Redis URL");
     match client.get_multiplexed_async_connection().await {
         Ok(conn) => conn,
         Err(e) => panic!(
@@ -71,7 +75,7 @@ pub struct Node {
 }
 
 pub async fn node(config: RedisAdapterConfig) -> Node {
-    redis().await;
+    redis_at(&config.url).await;
     let cluster = RedisCluster::connect(config)
         .await
         .expect("the adapter connects to Redis");
