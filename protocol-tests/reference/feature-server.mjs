@@ -156,6 +156,10 @@ io.on("connection", (socket) => {
     const sockets = await io.to(room).fetchSockets();
     ack(sockets.map((s) => s.id).sort());
   });
+  socket.on("fetch-data", async (room, ack) => {
+    const sockets = await io.to(room).fetchSockets();
+    ack(sockets.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((s) => s.data));
+  });
   socket.on("count", (ack) => ack(io.of("/").sockets.size));
   socket.on("server-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
   socket.on("server-side-emit", async (ev, arg, withAck, ack) => {
@@ -170,6 +174,7 @@ io.on("connection", (socket) => {
   socket.on("reason-of", (id, ack) => ack(reasons.get(id) ?? null));
   socket.on("set-data", (value, ack) => ((socket.data = { value }), ack("ok")));
   socket.on("get-data", (ack) => ack(socket.data?.value ?? null));
+  socket.on("get-whole-data", (ack) => ack(socket.data));
   socket.on("set-tag", (tag, ack) => ((socket.tag = tag), ack("ok")));
   socket.on("get-tag", (ack) => ack(socket.tag ?? null));
   socket.on("echo", (...rest) => {

@@ -148,6 +148,8 @@ describe("a cluster of our server and the reference server on one Redis", () => 
       await call(there, "join", "blue");
       await call(here, "join", "blue");
       assert.deepEqual(await call(sender, "fetch", "blue"), [there.id, here.id].sort());
+      // socket.data travels with a fetched socket: an empty object on both servers until set.
+      assert.deepEqual(await call(sender, "fetch-data", "blue"), [{}, {}]);
 
       // The reference applies a join or leave to its own sockets only when its request comes
       // back from Redis: wait for it on both sides before broadcasting.

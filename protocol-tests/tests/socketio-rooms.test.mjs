@@ -213,6 +213,7 @@ describe("listeners and middlewares on a socket", () => {
 
   test("per-socket data, and typed values kept on the socket", async () => {
     const [a, b] = await clients(2);
+    assert.deepEqual(await call(a, "get-whole-data"), {}, "socket.data starts as an empty object");
     await call(a, "set-data", { role: "admin", n: [1, 2] });
     assert.deepEqual(await call(a, "get-data"), { role: "admin", n: [1, 2] });
     assert.equal(await call(b, "get-data"), null);

@@ -1,7 +1,7 @@
 //! The broadcast operator: whom to address (rooms, exceptions) and how (volatile, local, compress,
 //! timeout), then what to do (emit, emit with acks, fetch, join, leave, disconnect).
 
-use std::{sync::atomic::Ordering, time::Duration};
+use std::time::Duration;
 
 use socketio_codec::{Packet, Value};
 use tokio::sync::mpsc;
@@ -99,7 +99,7 @@ impl BroadcastOperator {
         args: Vec<Value>,
     ) -> Result<BroadcastAckFuture, EmitError> {
         check_event_name(event)?;
-        let id = self.nsp.0.ack_ids.fetch_add(1, Ordering::Relaxed);
+        let id = self.nsp.next_ack_id();
         let packet = Packet::event(self.nsp.name(), event, args, Some(id));
         let (tx, rx) = mpsc::unbounded_channel();
         let expected = self

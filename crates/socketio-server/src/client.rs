@@ -350,7 +350,9 @@ async fn connect(server: &Arc<ServerInner>, client: &Arc<ClientShared>, name: &s
                 .recovery
                 .as_ref()
                 .map(|_| Arc::from(random_id()));
-            let socket = new_socket(client, &nsp, id, pid, auth, false, serde_json::Value::Null);
+            // An empty object, as the reference's `socket.data` starts.
+            let data = serde_json::Value::Object(serde_json::Map::new());
+            let socket = new_socket(client, &nsp, id, pid, auth, false, data);
             (socket, Vec::new(), Vec::new())
         }
     };

@@ -127,7 +127,8 @@ impl Socket {
         self.0.client.sender.transport()
     }
 
-    /// Per-socket data, kept across a recovery.
+    /// Per-socket data, kept across a recovery and shown to other nodes by `fetch_sockets`; an
+    /// empty object until [`set_data`](Self::set_data), as the reference's `socket.data`.
     pub fn data(&self) -> serde_json::Value {
         self.0
             .data
