@@ -4,11 +4,13 @@
 //   fail_message -> 422 {"message":"number not on WhatsApp"}
 //   slow_message -> 200 after 2 s (longer than the tests' RELAY_TIMEOUT_MS)
 //   text_message -> 200 with a text/plain body
+// With `tls` ({ key, cert } in PEM), it is an https upstream on `localhost`.
 import http from "node:http";
+import https from "node:https";
 
-export async function startUpstream() {
+export async function startUpstream({ tls } = {}) {
   const requests = [];
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -37,11 +39,12 @@ export async function startUpstream() {
           return json(404, { message: "unknown route" });
       }
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise((resolve) => {

@@ -1,9 +1,14 @@
 // sio-gateway relay with the official socket.io-client and a small test
 // upstream: success, an upstream error status, an upstream timeout, a non-JSON
 // answer, a relay asked on /, no RELAY_URL and an unreachable upstream. Every
-// case is an ack, never silence.
+// case is an ack, never silence. Then an https upstream whose certificate a
+// private authority signed (made here with the openssl command): trusted through
+// RELAY_CA_FILE, refused without it.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { client, connected, MODES } from "./lib/sio.mjs";
 import { KEY, startGateway, tempDataDir, request } from "../gateway/gateway.mjs";
 import { startUpstream } from "../gateway/upstream.mjs";
@@ -120,6 +125,73 @@ describe("gateway relay without an upstream", () => {
     assert.match(ack2.error, /unreachable/);
     s.disconnect();
     await dead.stop();
+    data.cleanup();
+  });
+});
+
+/** A certificate authority and a certificate it signed for `localhost`, made with openssl in `dir`. */
+function privatePki(dir) {
+  const run = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=relay test authority");
+  run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
+  fs.writeFileSync(path.join(dir, "server.ext"),
+    "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+    "-out", "server.pem", "-days", "2", "-extfile", "server.ext");
+  return {
+    caFile: path.join(dir, "ca.pem"),
+    tls: { key: fs.readFileSync(path.join(dir, "server.key")), cert: fs.readFileSync(path.join(dir, "server.pem")) },
+  };
+}
+
+function haveOpenssl() {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "pipe" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("gateway relay to an https upstream", () => {
+  const skip = haveOpenssl() ? false : "needs the openssl command to make the test's certificates (apt-get install openssl)";
+
+  test("trusted through RELAY_CA_FILE: the upstream's answer is the ack; unknown authority: an ack {error}", { skip }, async () => {
+    const data = tempDataDir();
+    const pki = privatePki(data.dir);
+    const up = await startUpstream({ tls: pki.tls });
+    const env = { AUTHENTICATION_API_KEY: KEY, DATA_DIR: data.dir, RELAY_URL: `${up.url}/{event}/{instance}` };
+
+    const trusted = await startGateway({ ...env, RELAY_CA_FILE: pki.caFile });
+    let s = client(trusted.url, "/shop", { auth: { apikey: KEY } });
+    await connected(s);
+    const ack = await s.timeout(5000).emitWithAck("send_message", { text: "over https" });
+    assert.deepEqual(ack, { ok: true, instance: "shop", event: "send_message", apikey: KEY, body: { text: "over https" } });
+    assert.equal(up.requests.length, 1);
+    s.disconnect();
+    await trusted.stop();
+
+    const untrusted = await startGateway(env);
+    s = client(untrusted.url, "/shop", { auth: { apikey: KEY } });
+    await connected(s);
+    const refused = await s.timeout(5000).emitWithAck("send_message", { text: "not sent" });
+    assert.deepEqual(Object.keys(refused), ["error"]);
+    assert.match(refused.error, /unreachable.*certificate/i, refused.error);
+    assert.equal(up.requests.length, 1, "nothing reached the upstream");
+    s.disconnect();
+    await untrusted.stop();
+    await up.close();
+    data.cleanup();
+  });
+
+  test("a RELAY_CA_FILE that cannot be read stops the start, naming the variable", async () => {
+    const data = tempDataDir();
+    await assert.rejects(
+      startGateway({ AUTHENTICATION_API_KEY: KEY, DATA_DIR: data.dir, RELAY_CA_FILE: path.join(data.dir, "missing.pem") }),
+      /RELAY_CA_FILE .*missing\.pem/,
+    );
     data.cleanup();
   });
 });

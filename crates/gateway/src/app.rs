@@ -22,7 +22,7 @@ use crate::{
     hub::Hub,
     keys::Keys,
     metrics::Metrics,
-    relay::Relay,
+    relay::{self, Relay},
     store::{Store, StoreError},
 };
 
@@ -35,6 +35,9 @@ pub enum StartError {
     /// `REDIS_URL` is set, but Redis cannot be reached (or the URL is not a Redis URL).
     #[error("REDIS_URL: cannot join other nodes through Redis: {0}")]
     Redis(#[from] socketio_redis_adapter::Error),
+    /// `RELAY_CA_FILE` could not be used.
+    #[error(transparent)]
+    RelayTls(#[from] relay::TlsError),
     /// The store could not be opened.
     #[error("DATA_DIR {dir}: {source}")]
     Store {
@@ -85,6 +88,7 @@ impl Gateway {
             &config.relay_events,
             config.relay_timeout(),
             config.max_body_bytes,
+            relay::tls_config(config.relay_ca_file.as_deref())?,
         );
         let hub = match (config.websocket_enabled, cluster) {
             (true, cluster) => Hub::new(config, keys.clone(), relay, metrics.clone(), cluster),

@@ -83,10 +83,15 @@ pub struct Config {
     )]
     pub relay_events: Vec<String>,
 
-    /// Upstream URL template (plain http) with `{instance}` and `{event}` [default: none, the relay
-    /// answers an error].
+    /// Upstream URL template (http or https) with `{instance}` and `{event}` [default: none, the
+    /// relay answers an error].
     #[arg(long, env = "RELAY_URL", value_name = "RELAY_URL", value_parser = RelayUrl::from_str)]
     pub relay_url: Option<RelayUrl>,
+
+    /// PEM file of certificate authorities trusted for an https `RELAY_URL`, besides the Mozilla
+    /// roots built in (a private authority, or a self-signed upstream) [default: none].
+    #[arg(long, env = "RELAY_CA_FILE", value_name = "RELAY_CA_FILE")]
+    pub relay_ca_file: Option<PathBuf>,
 
     /// Upstream timeout in milliseconds.
     #[arg(long, env = "RELAY_TIMEOUT_MS", value_name = "RELAY_TIMEOUT_MS", default_value = "10000",
@@ -263,7 +268,7 @@ impl FromStr for Origins {
     }
 }
 
-/// The relay's upstream URL template, checked at start to be a plain-http URL once filled.
+/// The relay's upstream URL template, checked at start to be an http or https URL once filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayUrl(String);
 
@@ -284,11 +289,15 @@ impl FromStr for RelayUrl {
         let url = RelayUrl(s.to_owned());
         let sample = url.fill("instance", "event");
         match sample.parse::<http::Uri>() {
-            Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Ok(url),
-            Ok(uri) if uri.scheme_str() == Some("https") => {
-                Err("expected an http:// URL (https upstreams are not supported; put a local proxy in front)".to_owned())
+            Ok(uri)
+                if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() =>
+            {
+                Ok(url)
             }
-            _ => Err("expected an http:// URL with {instance} and {event} placeholders".to_owned()),
+            _ => Err(
+                "expected an http:// or https:// URL with {instance} and {event} placeholders"
+                    .to_owned(),
+            ),
         }
     }
 }
@@ -333,6 +342,10 @@ mod tests {
             "http://127.0.0.1:9/message/{event}/{instance}",
         ])
         .expect("parses");
+        assert!(
+            RelayUrl::from_str("https://evolution.example/message/{event}/{instance}").is_ok(),
+            "https upstreams are taken"
+        );
         assert!(!c.websocket_enabled);
         assert_eq!(c.relay_events, vec!["send_message", "send_media"]);
         let hosts = c.allowed_hosts.expect("hosts");
@@ -361,7 +374,7 @@ mod tests {
             (&["--relay-timeout-ms", "0"], "RELAY_TIMEOUT_MS"),
             (&["--relay-timeout-ms=-5"], "RELAY_TIMEOUT_MS"),
             (&["--relay-url", "ftp://x/{event}"], "RELAY_URL"),
-            (&["--relay-url", "https://x/{event}"], "RELAY_URL"),
+            (&["--relay-url", "https:///{event}"], "RELAY_URL"),
             (
                 &["--allowed-hosts", "10.0.0.1,nonsense"],
                 "WEBSOCKET_ALLOWED_HOSTS",

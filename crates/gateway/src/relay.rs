@@ -8,19 +8,74 @@
 //! unreachable upstream, a non-JSON answer, no `RELAY_URL`, or a relay asked on `/`."
 //!
 //! This module makes the request and builds the ack; attaching it to sockets is [`crate::hub`]'s.
+//!
+//! An `https` upstream's certificate is checked against the Mozilla roots built in (webpki-roots),
+//! plus the authorities of `RELAY_CA_FILE` when set ([`tls_config`]); an `http` one is plain TCP.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, header};
 use http_body_util::Full;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
+use rustls::{
+    ClientConfig, RootCertStore,
+    pki_types::{CertificateDer, pem::PemObject},
+};
 use socketio_server::Value;
 
 use crate::{config::RelayUrl, http_util::read_body};
+
+/// Why the relay's TLS settings could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// `RELAY_CA_FILE` could not be read, or holds no usable certificate.
+    #[error("RELAY_CA_FILE {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// rustls refused the protocol versions (not expected with its own defaults).
+    #[error("TLS setup: {0}")]
+    Setup(#[from] rustls::Error),
+}
+
+/// The TLS client settings for an https upstream: the Mozilla roots built in, plus every
+/// certificate of the PEM file `extra_roots` (a private authority, or a self-signed upstream).
+pub fn tls_config(extra_roots: Option<&Path>) -> Result<ClientConfig, TlsError> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = extra_roots {
+        let ca_error = |reason: String| TlsError::CaFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| ca_error(format!("not PEM certificates: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| ca_error(format!("a certificate is not usable: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(ca_error("no PEM certificate in it".to_owned()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
 
 /// Why a relayed event got no upstream answer to pass on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -83,7 +138,7 @@ impl RelayError {
 /// The relay's settings and HTTP client.
 #[derive(Debug, Clone)]
 pub struct Relay {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     url: Option<RelayUrl>,
     events: HashSet<String>,
     timeout: Duration,
@@ -92,16 +147,23 @@ pub struct Relay {
 
 impl Relay {
     /// A relay for `events`, posting to `url` with `timeout`, reading answers up to `max_answer`
-    /// bytes.
+    /// bytes; an https upstream is checked with `tls` (see [`tls_config`]).
     pub fn new(
         url: Option<RelayUrl>,
         events: &[String],
         timeout: Duration,
         max_answer: usize,
+        tls: ClientConfig,
     ) -> Relay {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(timeout));
+        tcp.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let events = events
             .iter()
@@ -199,7 +261,7 @@ mod tests {
     use super::*;
     use std::str::FromStr;
     use tokio::{
-        io::{AsyncReadExt, AsyncWriteExt},
+        io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
         net::TcpListener,
     };
 
@@ -215,37 +277,172 @@ mod tests {
             listener.local_addr().unwrap()
         );
         let task = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut req = Vec::new();
-            // Read until the body (Content-Length) is complete.
-            loop {
-                let n = stream.read(&mut buf).await.unwrap();
-                req.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&req).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length: ")
-                                .map(str::to_owned)
-                        })
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break;
-                    }
-                }
-                if n == 0 {
+            let (stream, _) = listener.accept().await.unwrap();
+            answer_one(stream, response, delay).await
+        });
+        (url, task)
+    }
+
+    /// Reads one request (its body by Content-Length), answers `response` after `delay`, and
+    /// returns the request.
+    async fn answer_one(
+        mut stream: impl AsyncRead + AsyncWrite + Unpin,
+        response: &str,
+        delay: Duration,
+    ) -> String {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut req = Vec::new();
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            req.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&req).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= len {
                     break;
                 }
             }
-            tokio::time::sleep(delay).await;
-            let _ = stream.write_all(response.as_bytes()).await;
-            String::from_utf8_lossy(&req).to_string()
+            if n == 0 {
+                break;
+            }
+        }
+        tokio::time::sleep(delay).await;
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        String::from_utf8_lossy(&req).to_string()
+    }
+
+    /// A certificate authority made for the test, and a certificate it signed for `localhost`.
+    struct TestPki {
+        ca_pem: String,
+        server: tokio_rustls::TlsAcceptor,
+    }
+
+    fn test_pki() -> TestPki {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key_der)
+            .unwrap();
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            server: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        }
+    }
+
+    /// A one-request https upstream on `localhost` with the certificate of `pki`; the task hands
+    /// back the request, or the TLS error that ended the handshake.
+    async fn tls_upstream(
+        pki: &TestPki,
+        response: &'static str,
+    ) -> (String, tokio::task::JoinHandle<Result<String, String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("https://localhost:{port}/message/{{event}}/{{instance}}");
+        let acceptor = pki.server.clone();
+        let task = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            match acceptor.accept(stream).await {
+                Ok(tls) => Ok(answer_one(tls, response, Duration::ZERO).await),
+                Err(e) => Err(e.to_string()),
+            }
         });
         (url, task)
+    }
+
+    fn relay_with_ca(url: &str, ca_file: Option<&Path>) -> Relay {
+        Relay::new(
+            Some(RelayUrl::from_str(url).unwrap()),
+            &["send_message".into()],
+            Duration::from_secs(5),
+            1 << 20,
+            tls_config(ca_file).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn https_upstream_with_a_trusted_authority() {
+        let pki = test_pki();
+        let dir = std::env::temp_dir().join(format!("relay-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_file = dir.join("ca.pem");
+        std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+
+        let (url, task) = tls_upstream(
+            &pki,
+            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"id\":\"T1\"}",
+        )
+        .await;
+        let body = Value::from_json_str(r#"{"number":"5511","text":"over tls"}"#).unwrap();
+        let answer = relay_with_ca(&url, Some(&ca_file))
+            .send(Some("shop"), "send_message", Some("tok"), &body)
+            .await;
+        let req = task.await.unwrap().expect("the TLS handshake succeeds");
+        assert!(
+            req.starts_with("POST /message/send_message/shop HTTP/1.1\r\n"),
+            "{req}"
+        );
+        assert!(req.to_ascii_lowercase().contains("apikey: tok\r\n"));
+        assert!(req.ends_with(r#"{"number":"5511","text":"over tls"}"#));
+        assert_eq!(answer.unwrap().to_json_string(), r#"{"id":"T1"}"#);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn https_upstream_with_an_unknown_authority_is_unreachable() {
+        let pki = test_pki();
+        let (url, task) =
+            tls_upstream(&pki, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+        let err = relay_with_ca(&url, None)
+            .send(Some("shop"), "send_message", None, &Value::Null)
+            .await
+            .unwrap_err();
+        assert_eq!(err.label(), "unreachable", "{err}");
+        assert!(
+            err.to_string().to_ascii_lowercase().contains("certificate"),
+            "the ack says why: {err}"
+        );
+        assert!(task.await.unwrap().is_err(), "no request got through");
+    }
+
+    #[test]
+    fn a_ca_file_that_is_missing_or_not_pem_stops_the_start() {
+        let missing = tls_config(Some(Path::new("/nonexistent/ca.pem"))).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("RELAY_CA_FILE /nonexistent/ca.pem: "),
+            "{missing}"
+        );
+        let dir = std::env::temp_dir().join(format!("relay-ca-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("ca.pem");
+        std::fs::write(&not_pem, "hello\n").unwrap();
+        let err = tls_config(Some(&not_pem)).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn relay(url: &str, timeout_ms: u64) -> Relay {
@@ -255,6 +452,7 @@ mod tests {
             &["send_message".into()],
             Duration::from_millis(timeout_ms),
             1 << 20,
+            tls_config(None).unwrap(),
         )
     }
 
@@ -351,7 +549,13 @@ mod tests {
             r.send(None, "e", None, &Value::Null).await,
             Err(RelayError::NoInstance)
         );
-        let none = Relay::new(None, &[], Duration::from_secs(1), 1024);
+        let none = Relay::new(
+            None,
+            &[],
+            Duration::from_secs(1),
+            1024,
+            tls_config(None).unwrap(),
+        );
         assert_eq!(
             none.send(Some("shop"), "e", None, &Value::Null).await,
             Err(RelayError::NoUrl)
