@@ -156,6 +156,20 @@ impl Node {
         self.link.publish(self.channels.request.clone(), payload);
     }
 
+    /// Asks the other nodes to make the sockets `opts` targets join (or leave) `rooms`; nothing
+    /// for a `local` operation.
+    fn request_rooms(&self, request_kind: u64, opts: &BroadcastOptions, rooms: &[Room]) {
+        if opts.flags.local {
+            return;
+        }
+        let request = self.request(vec![
+            ("type", Value::from(request_kind)),
+            ("opts", message::target_value(opts)),
+            ("rooms", message::room_list(rooms)),
+        ]);
+        self.publish_request(message::json(&request));
+    }
+
     /// Publishes a response where the requesting node listens.
     pub(crate) fn respond(&self, request: &Value, payload: Bytes) {
         let channel = match request.get("uid").and_then(Value::as_str) {
@@ -312,26 +326,12 @@ impl Adapter for RedisAdapter {
 
     fn add_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.node.local.add_sockets(opts, rooms);
-        if !opts.flags.local {
-            let request = self.node.request(vec![
-                ("type", Value::from(kind::REMOTE_JOIN)),
-                ("opts", message::target_value(opts)),
-                ("rooms", message::room_list(rooms)),
-            ]);
-            self.node.publish_request(message::json(&request));
-        }
+        self.node.request_rooms(kind::REMOTE_JOIN, opts, rooms);
     }
 
     fn del_sockets(&self, opts: &BroadcastOptions, rooms: &[Room]) {
         self.node.local.del_sockets(opts, rooms);
-        if !opts.flags.local {
-            let request = self.node.request(vec![
-                ("type", Value::from(kind::REMOTE_LEAVE)),
-                ("opts", message::target_value(opts)),
-                ("rooms", message::room_list(rooms)),
-            ]);
-            self.node.publish_request(message::json(&request));
-        }
+        self.node.request_rooms(kind::REMOTE_LEAVE, opts, rooms);
     }
 
     fn disconnect_sockets(&self, opts: &BroadcastOptions, close: bool) {
