@@ -6,12 +6,11 @@
 // RELAY_CA_FILE, refused without it.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 import { client, connected, MODES } from "./lib/sio.mjs";
 import { KEY, startGateway, tempDataDir, request } from "../gateway/gateway.mjs";
 import { startUpstream } from "../gateway/upstream.mjs";
+import { haveOpenssl, NO_OPENSSL, privatePki } from "../gateway/pki.mjs";
 
 const RELAY_EVENTS = "send_message,fail_message,slow_message,text_message";
 
@@ -129,34 +128,8 @@ describe("gateway relay without an upstream", () => {
   });
 });
 
-/** A certificate authority and a certificate it signed for `localhost`, made with openssl in `dir`. */
-function privatePki(dir) {
-  const run = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=relay test authority");
-  run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
-  fs.writeFileSync(path.join(dir, "server.ext"),
-    "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-    "-out", "server.pem", "-days", "2", "-extfile", "server.ext");
-  return {
-    caFile: path.join(dir, "ca.pem"),
-    tls: { key: fs.readFileSync(path.join(dir, "server.key")), cert: fs.readFileSync(path.join(dir, "server.pem")) },
-  };
-}
-
-function haveOpenssl() {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("gateway relay to an https upstream", () => {
-  const skip = haveOpenssl() ? false : "needs the openssl command to make the test's certificates (apt-get install openssl)";
+  const skip = haveOpenssl() ? false : NO_OPENSSL;
 
   test("trusted through RELAY_CA_FILE: the upstream's answer is the ack; unknown authority: an ack {error}", { skip }, async () => {
     const data = tempDataDir();

@@ -18,6 +18,9 @@
 //! `max_payload` gets 413. Each of those answers closes the connection. A
 //! request no engine serves goes to the fallback handler if there is one
 //! ([`HttpServer::fallback`]), else gets 404; a malformed one gets 400.
+//!
+//! Over streams that are not a plain `TcpStream` (TLS), [`HttpServer::serve_wrapped`] serves the
+//! same engines and fallback through hyper (`wrapped.rs`).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -41,6 +44,8 @@ use crate::config::HttpConfig;
 use crate::engine::{Dispatched, Engine, ReqBody, accept};
 use crate::http_util::EngineBody;
 use crate::websocket::{self, RawUpgrade, UpgradeIo};
+
+mod wrapped;
 
 /// Serves one or more engines over HTTP/1.1, each under its own path; other
 /// paths get 404.

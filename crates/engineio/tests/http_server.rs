@@ -1,7 +1,8 @@
 //! The engine's own HTTP/1.1 server seen from raw TCP on loopback: every limit
 //! of `HttpConfig` and its answer, keep-alive and pipelining, chunked and
 //! `Expect: 100-continue` bodies, the WebSocket hand-over with bytes already
-//! read, and a long-poll whose client leaves.
+//! read, a long-poll whose client leaves, and the same routing over wrapped
+//! streams (`HttpServer::serve_wrapped`, hyper).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -466,4 +467,94 @@ async fn a_head_request_gets_the_answer_head_alone() {
         rest.starts_with("HTTP/1.1 200 OK\r\n"),
         "no body between the two: {rest:?}"
     );
+}
+
+#[tokio::test]
+async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap() {
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let (_, engine) = start(EngineConfig::default()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = engineio::HttpServer::new(HttpConfig::default())
+        .engine(engine)
+        .fallback(
+            8,
+            |req: http::Request<engineio::BufferedBody>, _remote| async move {
+                let path = req.uri().path().to_owned();
+                let (status, text) = match req.into_body().collect().await {
+                    Ok(body) => (200, format!("{path} got {} bytes", body.to_bytes().len())),
+                    Err(e) => (413, e.to_string()),
+                };
+                let mut res = http::Response::new(engineio::EngineBody::from(text));
+                *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                res
+            },
+        );
+    // The wrap passes the stream through, except for the second connection, which it refuses
+    // as a failed TLS handshake would.
+    let wraps = Arc::new(AtomicUsize::new(0));
+    let seen = wraps.clone();
+    tokio::spawn(server.serve_wrapped(listener, move |stream: TcpStream| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 1 {
+                Err(std::io::Error::other("refused by the wrap"))
+            } else {
+                Ok(stream)
+            }
+        }
+    }));
+
+    // One kept-alive connection: the engine's handshake, then the fallback with a sized and a
+    // chunked body, then a body over the fallback's limit.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut pending = Vec::new();
+    stream
+        .write_all(format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let (status, _, body) = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.starts_with("0{\"sid\""), "{body}");
+    let raw = "POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloPOST /api/2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    stream.write_all(raw.as_bytes()).await.unwrap();
+    let first = read_response(&mut stream, &mut pending).await.unwrap();
+    let second = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!((first.0, first.2.as_str()), (200, "/api got 5 bytes"));
+    assert_eq!((second.0, second.2.as_str()), (200, "/api/2 got 3 bytes"));
+    stream
+        .write_all(b"POST /api HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n123456789")
+        .await
+        .unwrap();
+    let over = read_response(&mut stream, &mut pending).await.unwrap();
+    assert_eq!(
+        (over.0, over.2.as_str()),
+        (413, "request body over the limit")
+    );
+
+    // The second connection is dropped by its wrap without an answer.
+    let mut refused = TcpStream::connect(addr).await.unwrap();
+    assert!(closed_within(&mut refused, Duration::from_secs(3)).await);
+
+    // The third upgrades to WebSocket through hyper, a frame sent with the request included.
+    let mut raw = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    raw.extend(client_text("4early"));
+    let mut ws = TcpStream::connect(addr).await.unwrap();
+    ws.write_all(&raw).await.unwrap();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&got).contains("4early") {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline, ws.read(&mut chunk))
+            .await
+            .expect("the echo in time")
+            .unwrap();
+        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    assert_eq!(wraps.load(Ordering::SeqCst), 3);
 }

@@ -15,10 +15,11 @@ use std::{
 use socketio_redis_adapter::{RedisAdapterConfig, RedisCluster};
 use socketio_server::engineio::{HttpConfig, HttpServer};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::{
     api::Api,
-    config::{Config, HostList},
+    config::{Config, HostList, ServerType},
     hub::Hub,
     keys::Keys,
     metrics::Metrics,
@@ -38,6 +39,9 @@ pub enum StartError {
     /// `RELAY_CA_FILE` could not be used.
     #[error(transparent)]
     RelayTls(#[from] relay::TlsError),
+    /// `SERVER_TYPE=https`, but its certificate or key could not be used.
+    #[error(transparent)]
+    ServerTls(#[from] crate::tls::ServerTlsError),
     /// The store could not be opened.
     #[error("DATA_DIR {dir}: {source}")]
     Store {
@@ -66,6 +70,8 @@ pub struct Gateway {
     hub: Hub,
     keys: Arc<Keys>,
     max_body_bytes: usize,
+    /// The listener's TLS settings with `SERVER_TYPE=https`.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Gateway {
@@ -105,17 +111,26 @@ impl Gateway {
             config.max_body_bytes,
             config.cors_origin.clone(),
         );
+        let tls = match config.server_type {
+            ServerType::Https => Some(crate::tls::server_config(
+                config.ssl_fullchain.as_deref(),
+                config.ssl_privkey.as_deref(),
+            )?),
+            ServerType::Http => None,
+        };
         Ok(Gateway {
             api,
             hub,
             keys,
             max_body_bytes: config.max_body_bytes,
+            tls,
         })
     }
 
     /// Serves on `listener` until `shutdown` resolves, then closes every client. HTTP is the
-    /// engine's own lean HTTP/1.1 server: the Socket.IO path goes to the hub's engine, every
-    /// other request to the API, its body read whole first up to `MAX_BODY_BYTES`.
+    /// engine's own lean HTTP/1.1 server (hyper over TLS, with `SERVER_TYPE=https`): the
+    /// Socket.IO path goes to the hub's engine, every other request to the API, its body read
+    /// whole first up to `MAX_BODY_BYTES`.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -130,9 +145,19 @@ impl Gateway {
             let api = api.clone();
             async move { api.handle(req).await }
         });
+        let tls = self.tls.clone().map(TlsAcceptor::from);
+        let serving = async move {
+            match tls {
+                None => http.serve(listener).await,
+                Some(tls) => {
+                    http.serve_wrapped(listener, move |tcp| tls.accept(tcp))
+                        .await
+                }
+            }
+        };
         tokio::select! {
             () = shutdown => {}
-            served = http.serve(listener) => {
+            served = serving => {
                 if let Err(e) = served {
                     tracing::error!(error = %e, "the HTTP server stopped");
                 }
@@ -189,7 +214,11 @@ fn print_banner(config: &Config, keys: &Keys, bound: SocketAddr) {
     } else {
         bound.ip().to_string()
     };
-    let base = format!("http://{host}:{}", bound.port());
+    let scheme = match config.server_type {
+        ServerType::Http => "http",
+        ServerType::Https => "https",
+    };
+    let base = format!("{scheme}://{host}:{}", bound.port());
     if keys.generated() {
         println!(
             "global key (generated, shown only this once; set AUTHENTICATION_API_KEY to keep one): {}",

@@ -64,6 +64,28 @@ pub struct Config {
     )]
     pub port: u16,
 
+    /// `http`, or `https` to serve https and wss directly with `SSL_CONF_FULLCHAIN` and
+    /// `SSL_CONF_PRIVKEY` (keep `http` behind a proxy that terminates TLS).
+    #[arg(long, env = "SERVER_TYPE", value_name = "SERVER_TYPE", default_value = "http",
+          value_parser = parse_server_type)]
+    pub server_type: ServerType,
+
+    /// PEM private key of the https certificate (with `SERVER_TYPE=https`).
+    #[arg(
+        long = "ssl-conf-privkey",
+        env = "SSL_CONF_PRIVKEY",
+        value_name = "SSL_CONF_PRIVKEY"
+    )]
+    pub ssl_privkey: Option<PathBuf>,
+
+    /// PEM certificate chain for https, the server's certificate first (with `SERVER_TYPE=https`).
+    #[arg(
+        long = "ssl-conf-fullchain",
+        env = "SSL_CONF_FULLCHAIN",
+        value_name = "SSL_CONF_FULLCHAIN"
+    )]
+    pub ssl_fullchain: Option<PathBuf>,
+
     /// Directory of the embedded store (instance tokens).
     #[arg(
         long,
@@ -137,6 +159,23 @@ impl Config {
     /// The upstream timeout.
     pub fn relay_timeout(&self) -> Duration {
         self.relay_timeout_ms.0
+    }
+}
+
+/// Whether the listener speaks plain HTTP or TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerType {
+    /// Plain HTTP and WebSocket.
+    Http,
+    /// https and wss.
+    Https,
+}
+
+fn parse_server_type(s: &str) -> Result<ServerType, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "http" => Ok(ServerType::Http),
+        "https" => Ok(ServerType::Https),
+        _ => Err("expected http or https".to_owned()),
     }
 }
 

@@ -18,3 +18,4 @@ pub mod metrics;
 pub mod names;
 pub mod relay;
 pub mod store;
+pub mod tls;
