@@ -23,8 +23,12 @@ use hyper_util::{
     rt::TokioExecutor,
 };
 use rustls::{
-    ClientConfig, RootCertStore,
-    pki_types::{CertificateDer, pem::PemObject},
+    ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    client::{
+        WebPkiServerVerifier,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
+    pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
 };
 use socketio_server::Value;
 
@@ -52,29 +56,94 @@ pub fn tls_config(extra_roots: Option<&Path>) -> Result<ClientConfig, TlsError> 
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    let mut pinned = Vec::new();
     if let Some(path) = extra_roots {
         let ca_error = |reason: String| TlsError::CaFile {
             path: path.display().to_string(),
             reason,
         };
         let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| ca_error(format!("not PEM certificates: {e}")))?;
             roots
-                .add(cert)
+                .add(cert.clone())
                 .map_err(|e| ca_error(format!("a certificate is not usable: {e}")))?;
-            added += 1;
+            pinned.push(cert);
         }
-        if added == 0 {
+        if pinned.is_empty() {
             return Err(ca_error("no PEM certificate in it".to_owned()));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| TlsError::Setup(rustls::Error::General(e.to_string())))?;
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
         .with_no_client_auth())
+}
+
+/// The usual WebPKI check, and one exception: an upstream whose certificate is, byte for byte,
+/// one of `RELAY_CA_FILE`'s is trusted even where WebPKI refuses it, as it refuses the common
+/// self-signed certificate that says it is an authority (`openssl req -x509` makes those). The
+/// handshake's signatures are still checked against that certificate's key.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                Ok(ServerCertVerified::assertion())
+            }
+            verdict => verdict,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// Why a relayed event got no upstream answer to pass on.
@@ -326,18 +395,29 @@ mod tests {
         server: tokio_rustls::TlsAcceptor,
     }
 
-    fn test_pki() -> TestPki {
+    /// A certificate for `localhost` signed by an authority made for the test, or with
+    /// `self_signed`, one signed by its own key (no authority: `RELAY_CA_FILE` names the
+    /// certificate itself).
+    fn test_pki_of(self_signed: bool) -> TestPki {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
+        let params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        let (cert, trusted_pem) = if self_signed {
+            // As `openssl req -x509` makes them: a certificate that also says it is an authority,
+            // which WebPKI refuses as a server's certificate.
+            let mut params = params;
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let cert = params.self_signed(&key).unwrap();
+            let pem = cert.pem();
+            (cert, pem)
+        } else {
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
+            let issuer = Issuer::new(ca_params, ca_key);
+            (params.signed_by(&key, &issuer).unwrap(), ca_pem)
+        };
         let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -347,9 +427,13 @@ mod tests {
             .with_single_cert(vec![cert.der().clone()], key_der)
             .unwrap();
         TestPki {
-            ca_pem: ca_cert.pem(),
+            ca_pem: trusted_pem,
             server: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         }
+    }
+
+    fn test_pki() -> TestPki {
+        test_pki_of(false)
     }
 
     /// A one-request https upstream on `localhost` with the certificate of `pki`; the task hands
@@ -384,8 +468,16 @@ mod tests {
 
     #[tokio::test]
     async fn https_upstream_with_a_trusted_authority() {
-        let pki = test_pki();
-        let dir = std::env::temp_dir().join(format!("relay-ca-{}", std::process::id()));
+        https_upstream_trusted_through_the_ca_file(test_pki_of(false), "ca").await;
+    }
+
+    #[tokio::test]
+    async fn https_upstream_with_a_self_signed_certificate_in_the_ca_file() {
+        https_upstream_trusted_through_the_ca_file(test_pki_of(true), "self").await;
+    }
+
+    async fn https_upstream_trusted_through_the_ca_file(pki: TestPki, tag: &str) {
+        let dir = std::env::temp_dir().join(format!("relay-ca-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ca_file = dir.join("ca.pem");
         std::fs::write(&ca_file, &pki.ca_pem).unwrap();
