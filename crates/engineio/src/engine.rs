@@ -333,6 +333,7 @@ impl Engine {
         tracing::debug!(sid = %sid, transport = transport.as_str(), ?protocol, "session opened");
 
         let secure = req.uri().scheme_str() == Some("https")
+            || req.extensions().get::<Encrypted>().is_some()
             || req
                 .headers()
                 .get("x-forwarded-proto")
@@ -422,6 +423,14 @@ pub(crate) enum ReqBody {
     /// larger than `max_payload`.
     Buffered(crate::BufferedBody),
 }
+
+/// Marks a request that came over TLS: put it in the request's extensions (as
+/// [`HttpServer::serve_wrapped`](crate::HttpServer::serve_wrapped) does for
+/// encrypted streams, or an application that terminates TLS before
+/// [`Engine::handle`]) and the session's [`Handshake::secure`] says so, as the
+/// reference's `handshake.secure` does for an encrypted socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Encrypted;
 
 /// The next connection on `listener`, ready to serve: `TCP_NODELAY` set, as
 /// Node's HTTP server does, so that small frames go out at once. An accept

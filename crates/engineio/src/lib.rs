@@ -51,7 +51,7 @@ pub use config::{
     SameSite, TransportKind,
 };
 pub use connection::{Closed, Connection, Receiver, Sender};
-pub use engine::{Engine, accept};
+pub use engine::{Encrypted, Engine, accept};
 pub use error::RequestError;
 pub use handshake::{Handshake, parse_query, percent_decode};
 pub use http_util::EngineBody;

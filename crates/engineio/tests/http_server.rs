@@ -497,16 +497,18 @@ async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap()
     // as a failed TLS handshake would.
     let wraps = Arc::new(AtomicUsize::new(0));
     let seen = wraps.clone();
-    tokio::spawn(server.serve_wrapped(listener, move |stream: TcpStream| {
-        let n = seen.fetch_add(1, Ordering::SeqCst);
-        async move {
-            if n == 1 {
-                Err(std::io::Error::other("refused by the wrap"))
-            } else {
-                Ok(stream)
+    tokio::spawn(
+        server.serve_wrapped(listener, false, move |stream: TcpStream| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 1 {
+                    Err(std::io::Error::other("refused by the wrap"))
+                } else {
+                    Ok(stream)
+                }
             }
-        }
-    }));
+        }),
+    );
 
     // One kept-alive connection: the engine's handshake, then the fallback with a sized and a
     // chunked body, then a body over the fallback's limit.
@@ -557,4 +559,40 @@ async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap()
     }
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert_eq!(wraps.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn handshakes_through_an_encrypted_wrap_say_they_are_secure() {
+    use std::sync::{Arc, Mutex};
+
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let record = seen.clone();
+    let engine = Engine::new(EngineConfig::default(), move |conn| {
+        record.lock().unwrap().push(conn.handshake().secure);
+    });
+    let mut addrs = Vec::new();
+    for encrypted in [true, false] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(listener.local_addr().unwrap());
+        let server = engineio::HttpServer::new(HttpConfig::default()).engine(engine.clone());
+        tokio::spawn(server.serve_wrapped(
+            listener,
+            encrypted,
+            |s: TcpStream| async move { Ok(s) },
+        ));
+    }
+    let plain = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    addrs.push(plain.local_addr().unwrap());
+    tokio::spawn(engine.clone().serve(plain));
+
+    for &addr in &addrs {
+        let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\n\r\n");
+        let (_, res) = request(addr, raw.as_bytes()).await;
+        assert_eq!(res.unwrap().0, 200);
+    }
+    // An X-Forwarded-Proto from a proxy that terminated TLS counts too.
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\n\r\n");
+    let (_, res) = request(addrs[2], raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 200);
+    assert_eq!(*seen.lock().unwrap(), vec![true, false, false, true]);
 }

@@ -150,7 +150,7 @@ impl Gateway {
             match tls {
                 None => http.serve(listener).await,
                 Some(tls) => {
-                    http.serve_wrapped(listener, move |tcp| tls.accept(tcp))
+                    http.serve_wrapped(listener, true, move |tcp| tls.accept(tcp))
                         .await
                 }
             }

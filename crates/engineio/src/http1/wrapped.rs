@@ -18,7 +18,14 @@ impl HttpServer {
     /// [`HttpConfig::request_timeout`], drops the connection; the server goes on. HTTP over the
     /// wrapped stream is hyper's: keep-alive, upgrades to WebSocket, a head limit of
     /// `max_head_bytes` (at least 8 KiB, hyper's floor) and `request_timeout` to send a head.
-    pub async fn serve_wrapped<W, Fut, S>(self, listener: TcpListener, wrap: W) -> io::Result<()>
+    /// With `encrypted`, every request is marked [`Encrypted`](crate::Encrypted), so handshakes
+    /// say they came over TLS.
+    pub async fn serve_wrapped<W, Fut, S>(
+        self,
+        listener: TcpListener,
+        encrypted: bool,
+        wrap: W,
+    ) -> io::Result<()>
     where
         W: Fn(TcpStream) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = io::Result<S>> + Send + 'static,
@@ -32,7 +39,7 @@ impl HttpServer {
             tokio::spawn(async move {
                 let limit = server.config.request_timeout;
                 match tokio::time::timeout(limit, wrap(stream)).await {
-                    Ok(Ok(io)) => serve_over_hyper(server, io, remote).await,
+                    Ok(Ok(io)) => serve_over_hyper(server, io, remote, encrypted).await,
                     Ok(Err(e)) => tracing::debug!(%remote, error = %e, "connection not wrapped"),
                     Err(_) => tracing::debug!(%remote, "connection not wrapped in time"),
                 }
@@ -42,7 +49,15 @@ impl HttpServer {
 
     /// One request read by hyper: to the engine of its path, else to the fallback with its body
     /// read whole up to the fallback's limit, else 404.
-    async fn answer(&self, req: Request<Incoming>, remote: SocketAddr) -> Response<EngineBody> {
+    async fn answer(
+        &self,
+        mut req: Request<Incoming>,
+        remote: SocketAddr,
+        encrypted: bool,
+    ) -> Response<EngineBody> {
+        if encrypted {
+            req.extensions_mut().insert(crate::Encrypted);
+        }
         if let Some(engine) = self.route(req.uri().path()) {
             return engine.handle(req, remote).await;
         }
@@ -57,7 +72,7 @@ impl HttpServer {
     }
 }
 
-async fn serve_over_hyper<S>(server: Arc<HttpServer>, io: S, remote: SocketAddr)
+async fn serve_over_hyper<S>(server: Arc<HttpServer>, io: S, remote: SocketAddr, encrypted: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -69,7 +84,7 @@ where
     let handler = server.clone();
     let service = hyper::service::service_fn(move |req| {
         let server = handler.clone();
-        async move { Ok::<_, Infallible>(server.answer(req, remote).await) }
+        async move { Ok::<_, Infallible>(server.answer(req, remote, encrypted).await) }
     });
     let connection = builder
         .serve_connection(TokioIo::new(io), service)
