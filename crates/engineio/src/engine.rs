@@ -17,7 +17,7 @@ use rand::RngCore;
 use crate::config::{EngineConfig, ProtocolVersion, TransportKind};
 use crate::connection::Connection;
 use crate::error::RequestError;
-use crate::handshake::{Handshake, query_value};
+use crate::handshake::{Handshake, Headers, query_value};
 use crate::http_util::{EngineBody, apply_cors, preflight};
 use crate::polling::{LongPoll, Served};
 use crate::reason::CloseReason;
@@ -341,7 +341,7 @@ impl Engine {
         let handshake = Arc::new(Handshake {
             protocol,
             transport,
-            headers: owned_headers(req.headers()),
+            headers: Headers::from_map(req.headers()),
             uri: owned_uri(req.uri()),
             remote_addr: remote,
             issued: SystemTime::now(),
@@ -452,22 +452,8 @@ pub async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStrea
     }
 }
 
-/// A copy of the request headers in allocations of their own. hyper's header
-/// values are slices of its 8 KiB connection read buffer: a plain clone kept for
-/// the life of the session would keep that whole buffer alive with it.
-fn owned_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut copy =
-            http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        copy.set_sensitive(value.is_sensitive());
-        // Names need no copy: `HeaderName::from_bytes` gives them storage of their own.
-        out.append(name.clone(), copy);
-    }
-    out
-}
-
-/// A copy of the request URI that shares no buffer with hyper (see [`owned_headers`]).
+/// A copy of the request URI that shares no buffer with the request's (which
+/// would keep the whole read buffer alive for the session's life).
 fn owned_uri(uri: &http::Uri) -> http::Uri {
     uri.to_string().parse().unwrap_or_else(|_| uri.clone())
 }

@@ -53,7 +53,7 @@ pub use config::{
 pub use connection::{Closed, Connection, Receiver, Sender};
 pub use engine::{Encrypted, Engine, accept};
 pub use error::RequestError;
-pub use handshake::{Handshake, parse_query, percent_decode};
+pub use handshake::{Handshake, Headers, parse_query, percent_decode};
 pub use http_util::EngineBody;
 #[doc(hidden)]
 pub use http1::fuzz_request;

@@ -262,12 +262,9 @@ fn admit(shared: &Shared, socket: &Socket) -> Result<(), ConnectError> {
         // The matcher only creates valid names; anything else is not ours.
         return Err(ConnectError::new("Invalid namespace"));
     }
-    let handshake_key = hs.query("apikey").or_else(|| {
-        hs.headers()
-            .get("apikey")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    });
+    let handshake_key = hs
+        .query("apikey")
+        .or_else(|| hs.headers().get_str("apikey").map(str::to_owned));
     let key = auth::client_key(hs.auth(), handshake_key);
     let address = hs.address().ip();
 

@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
@@ -23,7 +25,31 @@ pub(crate) struct Target {
     pub(crate) addr: SocketAddr,
     /// Clients per loopback source address (127.0.0.1, then .2, ...).
     pub(crate) per_source: usize,
+    /// Send [`BROWSER_HEADERS`] with each WebSocket handshake, as a browser would.
+    pub(crate) browser_headers: bool,
 }
+
+/// The headers a desktop browser adds to a WebSocket handshake (about 530 bytes with the
+/// handshake's own), for measuring what a server keeps of them per connection.
+pub(crate) const BROWSER_HEADERS: &[(&str, &str)] = &[
+    ("pragma", "no-cache"),
+    ("cache-control", "no-cache"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    ),
+    ("origin", "https://app.example.com"),
+    ("accept-encoding", "gzip, deflate, br, zstd"),
+    ("accept-language", "pt-BR,pt;q=0.9,en-US;q=0.8,en;q=0.7"),
+    (
+        "cookie",
+        "_ga=GA1.1.123456789.1700000000; session=eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjoiMTIzNDU2Nzg5MCJ9.abcdefghijklmnopqrstuvwxyz0123456789; theme=dark",
+    ),
+    (
+        "sec-websocket-extensions",
+        "permessage-deflate; client_max_window_bits",
+    ),
+];
 
 impl Target {
     /// The source address for the `n`th client.
@@ -66,9 +92,18 @@ pub(crate) async fn websocket(target: &Target, n: usize, query: &str) -> io::Res
         "ws://{}/socket.io/?EIO=4&transport=websocket{query}",
         target.addr
     );
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(small_buffers()))
-        .await
-        .map_err(io_err)?;
+    let mut request = url.into_client_request().map_err(io_err)?;
+    if target.browser_headers {
+        for &(name, value) in BROWSER_HEADERS {
+            request
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+    }
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(small_buffers()))
+            .await
+            .map_err(io_err)?;
     Ok(ws)
 }
 

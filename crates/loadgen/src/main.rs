@@ -58,6 +58,10 @@ enum Scenario {
         /// Time to let the server settle before reading its RSS, in ms.
         #[arg(long, default_value_t = 2000)]
         settle_ms: u64,
+        /// WebSocket clients send a desktop browser's headers (user agent, origin, languages,
+        /// cookies) with their handshake, which the server keeps for the session's life.
+        #[arg(long)]
+        browser_headers: bool,
     },
     /// Echo with ack: messages/s and latency percentiles.
     Echo {
@@ -129,9 +133,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    let browser_headers = matches!(
+        args.scenario,
+        Scenario::Idle {
+            browser_headers: true,
+            ..
+        }
+    );
     let target = client::Target {
         addr: args.addr,
         per_source: args.per_source,
+        browser_headers,
     };
     let ctx = scenario::Ctx {
         target,
@@ -144,6 +156,7 @@ fn main() {
                 transport,
                 counts,
                 settle_ms,
+                ..
             } => {
                 scenario::idle::run(&ctx, transport == Transport::Polling, &counts, settle_ms).await
             }

@@ -13,17 +13,16 @@ use crate::message::object;
 pub(crate) fn describe(handshake: &Handshake) -> Value {
     // A header sent several times is one value joined with ", ", as Node.js reads requests.
     let mut headers: Vec<(String, Value)> = Vec::new();
-    for name in handshake.headers().keys() {
+    for name in handshake.headers().names() {
         let joined = handshake
             .headers()
             .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
             .collect::<Vec<_>>()
             .join(", ");
-        headers.push((name.as_str().to_owned(), Value::from(joined)));
+        headers.push((name.to_owned(), Value::from(joined)));
     }
-    let xdomain = handshake.headers().contains_key("origin");
+    let xdomain = handshake.headers().contains("origin");
     let url = handshake.url();
     let path = url
         .path_and_query()

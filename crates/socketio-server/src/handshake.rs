@@ -3,8 +3,8 @@
 
 use std::{net::SocketAddr, sync::Arc, time::SystemTime};
 
-use engineio::TransportKind;
-use http::{HeaderMap, Uri};
+use engineio::{Headers, TransportKind};
+use http::Uri;
 use socketio_codec::Value;
 
 /// Handshake data of one socket.
@@ -30,8 +30,9 @@ impl Handshake {
         &self.auth
     }
 
-    /// Headers of the request that opened the connection.
-    pub fn headers(&self) -> &HeaderMap {
+    /// Headers of the request that opened the connection (`get("user-agent")`,
+    /// `get_all`, `iter`; `to_header_map()` for an `http::HeaderMap`).
+    pub fn headers(&self) -> &Headers {
         &self.engine.headers
     }
 

@@ -61,7 +61,11 @@ pub(crate) async fn run(
         "idle",
         cpu,
         json!({
-            "transport": if polling { "polling" } else { "websocket" },
+            "transport": match (polling, ctx.target.browser_headers) {
+                (true, _) => "polling",
+                (false, false) => "websocket",
+                (false, true) => "websocket, browser headers",
+            },
             "baseline_kib": baseline,
             "points": points,
             "kib_per_client": slope,
