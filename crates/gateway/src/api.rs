@@ -269,6 +269,9 @@ impl Api {
             .map(|(t, n, c)| (*t, n.as_str(), *c))
             .collect();
         self.metrics.set_connections(&counts);
+        if let Some(dropped) = self.hub.dropped_publishes() {
+            self.metrics.set_redis_dropped(dropped);
+        }
         let mut res = Response::new(Body::from(self.metrics.render()));
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -193,6 +193,12 @@ impl Hub {
         }
     }
 
+    /// Messages for other nodes dropped so far (see
+    /// [`RedisCluster::dropped_publishes`]); `None` for a single node.
+    pub fn dropped_publishes(&self) -> Option<u64> {
+        self.cluster.as_ref().map(RedisCluster::dropped_publishes)
+    }
+
     /// Sends an event to the other nodes only, for a namespace that does not exist here (no
     /// client of it connected to this node, or the endpoint is off). Nothing without a cluster.
     fn publish(&self, nsp: &str, event: &str, args: Vec<Value>, rooms: &[Room], kind: &str) {

@@ -1,12 +1,13 @@
 //! The Prometheus metrics of `GET /metrics`: connections by transport and namespace, events in
-//! and out, relay latency and failures, ingest rejections.
+//! and out, relay latency and failures, ingest rejections, messages Redis never got.
 //!
 //! Counters are updated where things happen; the connection gauge is recomputed from the live
 //! sockets at each scrape, so it is exact even across transport upgrades. Serving the text is up
 //! to [`crate::api`].
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Every metric of the gateway, in one registry.
@@ -25,6 +26,9 @@ pub struct Metrics {
     pub relay_failures: IntCounterVec,
     /// HTTP ingest requests refused, by `reason`.
     pub ingest_rejections: IntCounterVec,
+    /// Messages for other nodes that Redis never got (queue full, or Redis away); brought up to
+    /// the adapter's own count at each scrape.
+    pub redis_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -71,6 +75,10 @@ impl Metrics {
             ),
             &["reason"],
         );
+        let redis_dropped = IntCounter::new(
+            "redis_publishes_dropped_total",
+            "Messages for other nodes dropped: the Redis publish queue was full or Redis was away",
+        );
 
         let metrics = Metrics {
             registry,
@@ -80,6 +88,7 @@ impl Metrics {
             relay_seconds: relay_seconds?,
             relay_failures: relay_failures?,
             ingest_rejections: ingest_rejections?,
+            redis_dropped: redis_dropped?,
         };
         let r = &metrics.registry;
         r.register(Box::new(metrics.connections.clone()))?;
@@ -88,6 +97,7 @@ impl Metrics {
         r.register(Box::new(metrics.relay_seconds.clone()))?;
         r.register(Box::new(metrics.relay_failures.clone()))?;
         r.register(Box::new(metrics.ingest_rejections.clone()))?;
+        r.register(Box::new(metrics.redis_dropped.clone()))?;
         Ok(metrics)
     }
 
@@ -100,6 +110,12 @@ impl Metrics {
                 .with_label_values(&[*transport, *namespace])
                 .add(n);
         }
+    }
+
+    /// Brings the dropped-publishes counter up to `total`, the adapter's own count.
+    pub fn set_redis_dropped(&self, total: u64) {
+        self.redis_dropped
+            .inc_by(total.saturating_sub(self.redis_dropped.get()));
     }
 
     /// The metrics in Prometheus's text format.
@@ -128,6 +144,8 @@ mod tests {
         m.relay_failures.with_label_values(&["timeout"]).inc();
         m.ingest_rejections.with_label_values(&["not_json"]).inc();
         m.set_connections(&[("websocket", "/shop", 3), ("polling", "/", 1)]);
+        m.set_redis_dropped(5);
+        m.set_redis_dropped(7);
         let text = m.render();
         for needle in [
             "sio_gateway_events_in_total{source=\"webhook\"} 1",
@@ -136,6 +154,7 @@ mod tests {
             "sio_gateway_relay_failures_total{reason=\"timeout\"} 1",
             "sio_gateway_ingest_rejections_total{reason=\"not_json\"} 1",
             "sio_gateway_connections{namespace=\"/shop\",transport=\"websocket\"} 3",
+            "sio_gateway_redis_publishes_dropped_total 7",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

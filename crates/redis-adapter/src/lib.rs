@@ -41,10 +41,11 @@
 //! One [`RedisCluster`] holds two connections for all its namespaces: a publisher (a
 //! [`redis::aio::ConnectionManager`], fed from one queue so publishes keep their order) and a
 //! subscriber. When Redis goes away, both reconnect by themselves, after
-//! [`RedisAdapterConfig::reconnect_delay`], and subscribe again; meanwhile publishes are dropped
-//! and the loss is logged once. The server itself goes on serving its own sockets. Publishes wait
-//! in a queue of [`RedisAdapterConfig::publish_queue`] messages; past that they are dropped with
-//! a warning.
+//! [`RedisAdapterConfig::reconnect_delay`], and subscribe again; meanwhile publishes are dropped,
+//! counted ([`RedisCluster::dropped_publishes`]) and the loss is logged once. The server itself
+//! goes on serving its own sockets. Publishes wait in a queue of
+//! [`RedisAdapterConfig::publish_queue`] messages; past that they are dropped, counted and
+//! logged.
 //!
 //! # Requests and their limits
 //!
@@ -159,6 +160,13 @@ impl RedisCluster {
         let channels = channels::Channels::new(&self.config.key, &packet.nsp, &self.uid);
         let payload = message::encode_broadcast(&self.uid, packet, opts);
         self.link.publish(channels.broadcast_to(opts), payload);
+    }
+
+    /// Messages for other nodes dropped so far, all namespaces together: the publish queue was
+    /// full ([`RedisAdapterConfig::publish_queue`]), or Redis failed to take them (it was away).
+    /// Each drop is also logged, the first of a run at warn.
+    pub fn dropped_publishes(&self) -> u64 {
+        self.link.dropped()
     }
 
     /// The factory to give [`Server::with_adapter`](socketio_server::Server::with_adapter): a

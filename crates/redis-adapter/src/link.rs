@@ -7,7 +7,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -38,6 +41,8 @@ struct Registry {
 /// The shared connections. Held by every adapter of the server.
 pub(crate) struct Link {
     publish: mpsc::Sender<(String, Bytes)>,
+    /// Messages for other nodes that were dropped: the queue was full, or Redis refused them.
+    dropped: Arc<AtomicU64>,
     subscribe: mpsc::UnboundedSender<()>,
     registry: Arc<Mutex<Registry>>,
     commands: ConnectionManager,
@@ -62,7 +67,8 @@ impl Link {
             .set_max_delay(reconnect_delay.as_millis().max(1) as u64);
         let commands = ConnectionManager::new_with_config(client.clone(), config).await?;
         let (publish, queue) = mpsc::channel(publish_queue.max(1));
-        tokio::spawn(publish_loop(commands.clone(), queue));
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(publish_loop(commands.clone(), queue, dropped.clone()));
         let (subscribe, wakes) = mpsc::unbounded_channel();
         let registry = Arc::new(Mutex::new(Registry::default()));
         tokio::spawn(subscribe_loop(
@@ -73,6 +79,7 @@ impl Link {
         ));
         Ok(Link {
             publish,
+            dropped,
             subscribe,
             registry,
             commands,
@@ -110,13 +117,21 @@ impl Link {
     }
 
     /// Queues a publish. Order is kept; when the queue is full (Redis slow or gone) the message
-    /// is dropped with a warning.
+    /// is dropped and counted, with a warning at the first drop and at each power of two.
     pub(crate) fn publish(&self, channel: String, payload: Bytes) {
         if let Err(mpsc::error::TrySendError::Full((channel, _))) =
             self.publish.try_send((channel, payload))
         {
-            warn!(%channel, "redis publish queue full; message dropped");
+            let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if total.is_power_of_two() {
+                warn!(%channel, dropped = total, "redis publish queue full; message dropped");
+            }
         }
+    }
+
+    /// Messages for other nodes dropped so far.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// `PUBSUB NUMSUB channel`: how many connections listen on it.
@@ -131,12 +146,18 @@ impl Link {
     }
 }
 
-/// Publishes queued messages in order, several per round trip when they pile up.
-async fn publish_loop(mut conn: ConnectionManager, mut queue: mpsc::Receiver<(String, Bytes)>) {
+/// Publishes queued messages in order, several per round trip when they pile up. A batch Redis
+/// does not take is counted in `dropped`.
+async fn publish_loop(
+    mut conn: ConnectionManager,
+    mut queue: mpsc::Receiver<(String, Bytes)>,
+    dropped: Arc<AtomicU64>,
+) {
     const BATCH: usize = 64;
     let mut failing = false;
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
+        let count = batch.len() as u64;
         let mut pipe = redis::pipe();
         for (channel, payload) in batch.drain(..) {
             pipe.cmd("PUBLISH")
@@ -151,10 +172,14 @@ async fn publish_loop(mut conn: ConnectionManager, mut queue: mpsc::Receiver<(St
             }
             Ok(()) => {}
             Err(e) if !failing => {
+                dropped.fetch_add(count, Ordering::Relaxed);
                 warn!(error = %e, "redis publish failed; messages are dropped until Redis is back");
                 failing = true;
             }
-            Err(e) => debug!(error = %e, "redis publish failed"),
+            Err(e) => {
+                dropped.fetch_add(count, Ordering::Relaxed);
+                debug!(error = %e, "redis publish failed");
+            }
         }
     }
 }

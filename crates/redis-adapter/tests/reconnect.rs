@@ -101,3 +101,46 @@ async fn adapters_come_back_after_redis_restarts() {
     a.io.emit("end", Vec::new()).unwrap();
     assert_eq!(on_b.until_end().await, ["after"]);
 }
+
+#[tokio::test]
+async fn publishes_redis_does_not_take_are_counted_and_a_full_queue_drops_the_rest() {
+    use socketio_redis_adapter::RedisCluster;
+    use socketio_server::BroadcastOptions;
+    use socketio_server::codec::Packet;
+
+    let redis = OwnRedis::start(free_port()).await;
+    let mut cfg = config(&unique_key("dropped"));
+    cfg.url = redis.url();
+    cfg.publish_queue = 4;
+    let cluster = RedisCluster::connect(cfg).await.expect("connects");
+    let packet = Packet::event("/", "tick", Vec::new(), None);
+
+    // While Redis is there, nothing is dropped.
+    for _ in 0..3 {
+        cluster.broadcast(&packet, &BroadcastOptions::default());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cluster.dropped_publishes(), 0);
+
+    // Redis gone: 50 publishes at once. The queue takes 4, the rest are refused and counted at
+    // once; what the queue held is counted when Redis fails to take it.
+    drop(redis);
+    for _ in 0..50 {
+        cluster.broadcast(&packet, &BroadcastOptions::default());
+    }
+    assert!(
+        cluster.dropped_publishes() >= 46,
+        "{} dropped at once",
+        cluster.dropped_publishes()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while cluster.dropped_publishes() < 50 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of 50 counted",
+            cluster.dropped_publishes()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cluster.dropped_publishes(), 50);
+}
