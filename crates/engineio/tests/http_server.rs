@@ -596,3 +596,37 @@ async fn handshakes_through_an_encrypted_wrap_say_they_are_secure() {
     assert_eq!(res.unwrap().0, 200);
     assert_eq!(*seen.lock().unwrap(), vec![true, false, false, true]);
 }
+
+#[tokio::test]
+async fn a_wrap_slower_than_the_request_timeout_drops_only_its_connection() {
+    let (_, engine) = start(EngineConfig::default()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let http = HttpConfig {
+        request_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    let server = engineio::HttpServer::new(http).engine(engine);
+    // A wrap that waits for a first byte that a stalled client never sends, as a TLS handshake
+    // would; a client that sends something goes on.
+    tokio::spawn(
+        server.serve_wrapped(listener, false, |stream: TcpStream| async move {
+            let mut peek = [0u8; 1];
+            stream.peek(&mut peek).await?;
+            Ok(stream)
+        }),
+    );
+
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    assert!(closed_within(&mut stalled, Duration::from_secs(3)).await);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250),
+        "closed after {took:?}, before the timeout"
+    );
+
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\n\r\n");
+    let (_, res) = request(addr, raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 200);
+}
