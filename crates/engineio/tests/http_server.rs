@@ -308,9 +308,9 @@ fn client_text(payload: &str) -> Vec<u8> {
     frame
 }
 
-#[tokio::test]
-async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
-    let addr = start_http(HttpConfig::default()).await;
+/// Asks `addr` for a WebSocket with the Engine.IO message `4early` sent in the same write as
+/// the request, and returns all it reads until the echo of that message.
+async fn upgrade_with_an_early_frame(addr: SocketAddr) -> String {
     let mut raw = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
     raw.extend(client_text("4early"));
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -330,7 +330,13 @@ async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
         );
         got.extend_from_slice(&chunk[..n]);
     }
-    let text = String::from_utf8_lossy(&got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn a_websocket_frame_sent_with_the_upgrade_request_is_not_lost() {
+    let addr = start_http(HttpConfig::default()).await;
+    let text = upgrade_with_an_early_frame(addr).await;
     assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert!(text.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
     assert!(!text.contains("content-length"));
@@ -393,27 +399,30 @@ async fn serving_on_several_threads_keeps_each_session_on_one_thread() {
     }
 }
 
+/// A fallback that answers how many body bytes it read, or 413 with the error.
+async fn body_size(
+    req: http::Request<engineio::BufferedBody>,
+    _remote: SocketAddr,
+) -> http::Response<engineio::EngineBody> {
+    use http_body_util::BodyExt;
+    let path = req.uri().path().to_owned();
+    let (status, text) = match req.into_body().collect().await {
+        Ok(body) => (200, format!("{path} got {} bytes", body.to_bytes().len())),
+        Err(e) => (413, e.to_string()),
+    };
+    let mut res = http::Response::new(engineio::EngineBody::from(text));
+    *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
+    res
+}
+
 #[tokio::test]
 async fn the_fallback_gets_other_paths_with_their_bodies_up_to_its_limit() {
-    use http_body_util::BodyExt;
     let (_, engine) = start(EngineConfig::default()).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = engineio::HttpServer::new(HttpConfig::default())
         .engine(engine)
-        .fallback(
-            8,
-            |req: http::Request<engineio::BufferedBody>, _remote| async move {
-                let path = req.uri().path().to_owned();
-                let (status, text) = match req.into_body().collect().await {
-                    Ok(body) => (200, format!("{path} got {} bytes", body.to_bytes().len())),
-                    Err(e) => (413, e.to_string()),
-                };
-                let mut res = http::Response::new(engineio::EngineBody::from(text));
-                *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
-                res
-            },
-        );
+        .fallback(8, body_size);
     tokio::spawn(server.serve(listener));
 
     // Within the limit, on one kept-alive connection: a sized body, then a chunked one.
@@ -471,7 +480,6 @@ async fn a_head_request_gets_the_answer_head_alone() {
 
 #[tokio::test]
 async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap() {
-    use http_body_util::BodyExt;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -480,19 +488,7 @@ async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap()
     let addr = listener.local_addr().unwrap();
     let server = engineio::HttpServer::new(HttpConfig::default())
         .engine(engine)
-        .fallback(
-            8,
-            |req: http::Request<engineio::BufferedBody>, _remote| async move {
-                let path = req.uri().path().to_owned();
-                let (status, text) = match req.into_body().collect().await {
-                    Ok(body) => (200, format!("{path} got {} bytes", body.to_bytes().len())),
-                    Err(e) => (413, e.to_string()),
-                };
-                let mut res = http::Response::new(engineio::EngineBody::from(text));
-                *res.status_mut() = http::StatusCode::from_u16(status).unwrap();
-                res
-            },
-        );
+        .fallback(8, body_size);
     // The wrap passes the stream through, except for the second connection, which it refuses
     // as a failed TLS handshake would.
     let wraps = Arc::new(AtomicUsize::new(0));
@@ -542,22 +538,8 @@ async fn a_wrapped_server_routes_like_the_plain_one_and_survives_a_failed_wrap()
     assert!(closed_within(&mut refused, Duration::from_secs(3)).await);
 
     // The third upgrades to WebSocket through hyper, a frame sent with the request included.
-    let mut raw = b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
-    raw.extend(client_text("4early"));
-    let mut ws = TcpStream::connect(addr).await.unwrap();
-    ws.write_all(&raw).await.unwrap();
-    let mut got = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !String::from_utf8_lossy(&got).contains("4early") {
-        let mut chunk = [0u8; 4096];
-        let n = tokio::time::timeout_at(deadline, ws.read(&mut chunk))
-            .await
-            .expect("the echo in time")
-            .unwrap();
-        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&got));
-        got.extend_from_slice(&chunk[..n]);
-    }
-    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+    let text = upgrade_with_an_early_frame(addr).await;
+    assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert_eq!(wraps.load(Ordering::SeqCst), 3);
 }
 
