@@ -16,7 +16,8 @@ describe("gateway configuration", () => {
     const vars = [
       "WEBSOCKET_ENABLED", "WEBSOCKET_GLOBAL_EVENTS", "AUTHENTICATION_API_KEY", "WEBSOCKET_ALLOWED_HOSTS",
       "CORS_ORIGIN", "SERVER_URL", "SERVER_HOST", "SERVER_PORT", "DATA_DIR", "RELAY_EVENTS", "RELAY_URL",
-      "RELAY_TIMEOUT_MS", "REDIS_URL", "LOG_LEVEL",
+      "RELAY_TIMEOUT_MS", "REDIS_URL", "LOG_LEVEL", "SERVER_TYPE", "SSL_CONF_PRIVKEY", "SSL_CONF_FULLCHAIN",
+      "RELAY_CA_FILE",
     ];
     for (const v of vars) assert.match(out.stdout, new RegExp(`env: ${v}`), v);
     for (const d of ["[default: true]", "[default: false]", "[default: 8080]", "[default: 0.0.0.0]", "[default: ./data]",

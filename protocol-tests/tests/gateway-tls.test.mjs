@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import https from "node:https";
 import path from "node:path";
 import { client, connected, once, MODES } from "./lib/sio.mjs";
-import { KEY, startGateway, tempDataDir, evolutionEvent } from "../gateway/gateway.mjs";
+import { KEY, startGateway, tempDataDir, evolutionEvent, sleep } from "../gateway/gateway.mjs";
 import { haveOpenssl, NO_OPENSSL, privatePki } from "../gateway/pki.mjs";
 
 const skip = haveOpenssl() ? false : NO_OPENSSL;
@@ -67,6 +67,30 @@ describe("gateway over https", { skip }, () => {
       s.disconnect();
     });
   }
+
+  test("SIGTERM closes every TLS transport at once and exits 0", async () => {
+    const ownData = tempDataDir();
+    const own = await startGateway({
+      AUTHENTICATION_API_KEY: KEY,
+      DATA_DIR: ownData.dir,
+      SERVER_TYPE: "https",
+      SSL_CONF_FULLCHAIN: pki.chainFile,
+      SSL_CONF_PRIVKEY: pki.keyFile,
+    });
+    const base = `https://localhost:${own.port}`;
+    const sockets = Object.values(MODES).map((opts) => client(base, "/shop", { ...opts, ca: pki.ca, auth: { apikey: KEY } }));
+    await Promise.all(sockets.map((s) => connected(s)));
+    // Let the upgrade finish and each polling client's next GET arrive: Node's polling client
+    // opens a TLS connection per request, and a GET that arrives after the session closed is
+    // refused (unknown session), which the client reports as a transport error.
+    await sleep(300);
+    const reasons = sockets.map((s) => once(s, "disconnect", 3000));
+    await own.stop("SIGTERM");
+    assert.equal((await own.exited).code, 0);
+    const got = (await Promise.all(reasons)).map(([reason], i) => `${Object.keys(MODES)[i]}: ${reason}`);
+    assert.deepEqual(got, Object.keys(MODES).map((m) => `${m}: transport close`));
+    ownData.cleanup();
+  });
 
   test("a client that does not trust the authority gets no connection", async () => {
     const s = client(url, "/shop", { transports: ["websocket"], auth: { apikey: KEY } });
