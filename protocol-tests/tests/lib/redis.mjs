@@ -18,7 +18,7 @@ export function redisCommand(...args) {
       reject(
         new Error(
           `these tests need a Redis server at ${REDIS_URL} (set REDIS_URL for another): ${e.message}. ` +
-            "Start one with `redis-server --port 6379 --save '' --appendonly no --daemonize yes`.",
+            "scripts/test starts one; or start one with `redis-server --port 6379 --save '' --appendonly no --daemonize yes`.",
         ),
       ),
     );

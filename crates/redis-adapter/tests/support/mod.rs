@@ -61,7 +61,8 @@ pub async fn redis_at(url: &str) -> redis::aio::MultiplexedConnection {
         Ok(conn) => conn,
         Err(e) => panic!(
             "this test needs a Redis server at {url} (set REDIS_URL to use another): {e}. \
-             Start one with `redis-server --port 6379 --save '' --appendonly no --daemonize yes` \
+             scripts/test starts one; or start one with \
+             `redis-server --port 6379 --save '' --appendonly no --daemonize yes` \
              (Debian/Ubuntu: `apt-get install redis-server`)."
         ),
     }
