@@ -11,16 +11,14 @@ use crate::message::object;
 
 /// The handshake as a value.
 pub(crate) fn describe(handshake: &Handshake) -> Value {
-    // A header sent several times is one value joined with ", ", as Node.js reads requests.
     let mut headers: Vec<(String, Value)> = Vec::new();
     for name in handshake.headers().names() {
-        let joined = handshake
+        let values = handshake
             .headers()
             .get_all(name)
             .map(|v| String::from_utf8_lossy(v).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
-        headers.push((name.to_owned(), Value::from(joined)));
+            .collect();
+        headers.push((name.to_owned(), node_header(name, values)));
     }
     let xdomain = handshake.headers().contains("origin");
     let url = handshake.url();
@@ -85,10 +83,69 @@ fn date_string(t: SystemTime) -> String {
     )
 }
 
+/// Headers of which Node.js keeps the first when a request repeats them.
+const FIRST_ONLY: &[&str] = &[
+    "age",
+    "authorization",
+    "content-length",
+    "content-type",
+    "etag",
+    "expires",
+    "from",
+    "host",
+    "if-modified-since",
+    "if-unmodified-since",
+    "last-modified",
+    "location",
+    "max-forwards",
+    "proxy-authorization",
+    "referer",
+    "retry-after",
+    "server",
+    "user-agent",
+];
+
+/// One header's value as Node.js gives it in `req.headers` when the request sent it once or
+/// more: `set-cookie` as a list, `cookie` joined with "; ", a few kept first only, any other
+/// joined with ", ".
+fn node_header(name: &str, mut values: Vec<String>) -> Value {
+    match name {
+        "set-cookie" => Value::Array(values.into_iter().map(Value::from).collect()),
+        "cookie" => Value::from(values.join("; ")),
+        _ if FIRST_ONLY.contains(&name) => {
+            values.truncate(1);
+            Value::from(values.pop().unwrap_or_default())
+        }
+        _ => Value::from(values.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn repeated_headers_read_as_node_js_reads_them() {
+        let two = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+        assert_eq!(
+            node_header("accept", two("a/b", "c/d")),
+            Value::from("a/b, c/d")
+        );
+        assert_eq!(
+            node_header("cookie", two("a=1", "b=2")),
+            Value::from("a=1; b=2")
+        );
+        assert_eq!(
+            node_header("user-agent", two("first", "second")),
+            Value::from("first")
+        );
+        assert_eq!(
+            node_header("set-cookie", two("a=1", "b=2")),
+            Value::Array(vec![Value::from("a=1"), Value::from("b=2")])
+        );
+        assert_eq!(node_header("x-one", vec!["v".to_owned()]), Value::from("v"));
+    }
 
     #[test]
     fn dates_read_as_javascript_writes_them() {
