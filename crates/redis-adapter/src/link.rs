@@ -246,13 +246,17 @@ async fn sync(
     sink: &mut redis::aio::PubSubSink,
     subscribed: &mut Vec<Topic>,
 ) -> redis::RedisResult<()> {
-    let wanted: Vec<Topic> = registry
+    let mut wanted: Vec<Topic> = registry
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .topics
         .keys()
         .cloned()
         .collect();
+    // Broadcast patterns before request channels: another node counts this one by its request
+    // channel (`PUBSUB NUMSUB`), and once counted it must already hear broadcasts. The commands
+    // go in order on one connection, each awaited.
+    wanted.sort_by_key(|t| matches!(t, Topic::Channel(_)));
     for topic in wanted.iter().filter(|t| !subscribed.contains(t)) {
         match topic {
             Topic::Pattern(p) => sink.psubscribe(p).await?,
