@@ -612,3 +612,27 @@ async fn a_wrap_slower_than_the_request_timeout_drops_only_its_connection() {
     let (_, res) = request(addr, raw.as_bytes()).await;
     assert_eq!(res.unwrap().0, 200);
 }
+
+#[tokio::test]
+async fn an_idle_kept_alive_wrapped_connection_is_closed_after_its_timeout() {
+    let (_, engine) = start(EngineConfig::default()).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let http = HttpConfig {
+        keep_alive_timeout: Duration::from_millis(300),
+        ..HttpConfig::default()
+    };
+    let server = engineio::HttpServer::new(http).engine(engine);
+    tokio::spawn(server.serve_wrapped(listener, false, |s: TcpStream| async move { Ok(s) }));
+
+    let raw = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: a\r\n\r\n");
+    let (mut stream, res) = request(addr, raw.as_bytes()).await;
+    assert_eq!(res.unwrap().0, 200);
+    let idle = tokio::time::Instant::now();
+    assert!(closed_within(&mut stream, Duration::from_secs(3)).await);
+    assert!(
+        idle.elapsed() >= Duration::from_millis(250),
+        "closed after {:?}, before the timeout",
+        idle.elapsed()
+    );
+}

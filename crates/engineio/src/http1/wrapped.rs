@@ -17,7 +17,10 @@ impl HttpServer {
     /// `tokio_rustls::TlsAcceptor`'s `accept`). A wrap that fails, or takes longer than
     /// [`HttpConfig::request_timeout`], drops the connection; the server goes on. HTTP over the
     /// wrapped stream is hyper's: keep-alive, upgrades to WebSocket, a head limit of
-    /// `max_head_bytes` (at least 8 KiB, hyper's floor) and `request_timeout` to send a head.
+    /// `max_head_bytes` (at least 8 KiB, hyper's floor), and one timer where the own server has
+    /// two: a head, the first or the next on a kept-alive connection, must arrive within the
+    /// shorter of `request_timeout` and `keep_alive_timeout`, else the connection closes (so an
+    /// idle kept-alive connection lasts as long as on the own server).
     /// With `encrypted`, every request is marked [`Encrypted`](crate::Encrypted), so handshakes
     /// say they came over TLS.
     pub async fn serve_wrapped<W, Fut, S>(
@@ -79,7 +82,12 @@ where
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(server.config.request_timeout)
+        .header_read_timeout(
+            server
+                .config
+                .request_timeout
+                .min(server.config.keep_alive_timeout),
+        )
         .max_buf_size(server.config.max_head_bytes.max(8192));
     let handler = server.clone();
     let service = hyper::service::service_fn(move |req| {
