@@ -160,12 +160,6 @@ impl Headers {
     }
 }
 
-impl From<&http::HeaderMap> for Headers {
-    fn from(map: &http::HeaderMap) -> Headers {
-        Headers::from_map(map)
-    }
-}
-
 /// Names only: values may hold cookies and keys that logs should not show.
 impl std::fmt::Debug for Headers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

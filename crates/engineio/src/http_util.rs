@@ -1,5 +1,6 @@
 //! HTTP details shared by every answer: CORS headers and preflights, the
-//! polling response headers, and response compression.
+//! polling response headers, response compression, and reading a hyper body
+//! up to a limit.
 
 use std::io::Write;
 
@@ -11,6 +12,37 @@ use crate::config::{CorsConfig, CorsOrigins};
 
 /// Response body type of the engine.
 pub type EngineBody = Full<Bytes>;
+
+/// Why a request body read by hyper was not read whole.
+pub(crate) enum BodyError {
+    /// Over the limit: by its `Content-Length` (then left unread) or as it arrived.
+    TooLarge,
+    /// The connection failed while the body was being read.
+    Io,
+}
+
+/// The whole of a body hyper is reading, up to `max` bytes.
+pub(crate) async fn read_limited(
+    mut body: hyper::body::Incoming,
+    max: usize,
+) -> Result<Bytes, BodyError> {
+    use http_body::Body as _;
+    use http_body_util::BodyExt as _;
+    if body.size_hint().lower() > max as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Io)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > max {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
 
 /// A response with a status and no body.
 pub(crate) fn empty(status: StatusCode) -> Response<EngineBody> {

@@ -9,14 +9,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tokio::sync::oneshot;
 
 use crate::config::ProtocolVersion;
 use crate::engine::{EngineInner, ReqBody};
-use crate::http_util::{self, Encoding, EngineBody, compress, pick_encoding};
+use crate::http_util::{self, BodyError, Encoding, EngineBody, compress, pick_encoding};
 use crate::packet::Packet;
 use crate::payload::{Decoded, decode_v4, encode_v4};
 use crate::payload_v3;
@@ -215,33 +215,14 @@ fn common_headers(answer: &Answer, h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// Why a POST body was not read whole.
-enum BodyError {
-    TooLarge,
-    Io,
-}
-
 async fn read_body(body: ReqBody, max: usize) -> Result<Bytes, BodyError> {
-    let mut body = match body {
-        ReqBody::Buffered(body) => {
-            return body
-                .into_bytes()
-                .filter(|data| data.len() <= max)
-                .ok_or(BodyError::TooLarge);
-        }
-        ReqBody::Hyper(incoming) => incoming,
-    };
-    let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Io)?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > max {
-                return Err(BodyError::TooLarge);
-            }
-            buf.extend_from_slice(&data);
-        }
+    match body {
+        ReqBody::Buffered(body) => body
+            .into_bytes()
+            .filter(|data| data.len() <= max)
+            .ok_or(BodyError::TooLarge),
+        ReqBody::Hyper(incoming) => http_util::read_limited(incoming, max).await,
     }
-    Ok(buf.freeze())
 }
 
 async fn post(

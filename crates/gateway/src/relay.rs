@@ -28,23 +28,22 @@ use rustls::{
         WebPkiServerVerifier,
         danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     },
-    pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject},
+    pki_types::{CertificateDer, ServerName, UnixTime},
 };
 use socketio_server::Value;
 
-use crate::{config::RelayUrl, http_util::read_body};
+use crate::{
+    config::RelayUrl,
+    http_util::read_body,
+    tls::{PemFileError, pem_certificates},
+};
 
 /// Why the relay's TLS settings could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// `RELAY_CA_FILE` could not be read, or holds no usable certificate.
-    #[error("RELAY_CA_FILE {path}: {reason}")]
-    CaFile {
-        /// The file.
-        path: String,
-        /// What was wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    CaFile(#[from] PemFileError),
     /// rustls refused the protocol versions (not expected with its own defaults).
     #[error("TLS setup: {0}")]
     Setup(#[from] rustls::Error),
@@ -58,20 +57,15 @@ pub fn tls_config(extra_roots: Option<&Path>) -> Result<ClientConfig, TlsError> 
     };
     let mut pinned = Vec::new();
     if let Some(path) = extra_roots {
-        let ca_error = |reason: String| TlsError::CaFile {
-            path: path.display().to_string(),
-            reason,
-        };
-        let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| ca_error(format!("not PEM certificates: {e}")))?;
-            roots
-                .add(cert.clone())
-                .map_err(|e| ca_error(format!("a certificate is not usable: {e}")))?;
-            pinned.push(cert);
-        }
-        if pinned.is_empty() {
-            return Err(ca_error("no PEM certificate in it".to_owned()));
+        pinned = pem_certificates("RELAY_CA_FILE", path)?;
+        for cert in &pinned {
+            roots.add(cert.clone()).map_err(|e| {
+                PemFileError::new(
+                    "RELAY_CA_FILE",
+                    path,
+                    format!("a certificate is not usable: {e}"),
+                )
+            })?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -1,6 +1,7 @@
 //! Serving https and wss directly, as the Evolution API does with `SERVER_TYPE=https`: the
 //! certificate chain of `SSL_CONF_FULLCHAIN` and the private key of `SSL_CONF_PRIVKEY`, both PEM,
 //! read once at start. Behind a reverse proxy that terminates TLS, keep `SERVER_TYPE=http`.
+//! Also how a setting's PEM file is read, for these and the relay's `RELAY_CA_FILE`.
 
 use std::{path::Path, sync::Arc};
 
@@ -16,27 +17,48 @@ pub enum ServerTlsError {
     #[error("SERVER_TYPE=https needs {0} (a PEM file)")]
     Missing(&'static str),
     /// A file could not be read, or holds nothing usable.
-    #[error("{var} {path}: {reason}")]
-    File {
-        /// The variable that named the file.
-        var: &'static str,
-        /// The file.
-        path: String,
-        /// What was wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    File(#[from] PemFileError),
     /// rustls refused the pair (a key that is not the certificate's, say).
     #[error("SSL_CONF_FULLCHAIN and SSL_CONF_PRIVKEY: {0}")]
     Pair(#[from] rustls::Error),
 }
 
-fn file_error(var: &'static str, path: &Path) -> impl Fn(String) -> ServerTlsError {
-    let path = path.display().to_string();
-    move |reason| ServerTlsError::File {
-        var,
-        path: path.clone(),
-        reason,
+/// A PEM file named by a setting that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{var} {path}: {reason}")]
+pub struct PemFileError {
+    /// The variable that named the file.
+    pub var: &'static str,
+    /// The file.
+    pub path: String,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl PemFileError {
+    pub(crate) fn new(var: &'static str, path: &Path, reason: impl Into<String>) -> PemFileError {
+        PemFileError {
+            var,
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
     }
+}
+
+/// Every certificate of the PEM file `path` that the setting `var` names; at least one.
+pub(crate) fn pem_certificates(
+    var: &'static str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, PemFileError> {
+    let pem = std::fs::read(path).map_err(|e| PemFileError::new(var, path, e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PemFileError::new(var, path, format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(PemFileError::new(var, path, "no PEM certificate in it"));
+    }
+    Ok(certs)
 }
 
 /// The TLS settings of the listener: the chain of `fullchain` (the server's certificate first)
@@ -48,16 +70,8 @@ pub fn server_config(
     let fullchain = fullchain.ok_or(ServerTlsError::Missing("SSL_CONF_FULLCHAIN"))?;
     let privkey = privkey.ok_or(ServerTlsError::Missing("SSL_CONF_PRIVKEY"))?;
 
-    let chain_error = file_error("SSL_CONF_FULLCHAIN", fullchain);
-    let pem = std::fs::read(fullchain).map_err(|e| chain_error(e.to_string()))?;
-    let chain = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| chain_error(format!("not PEM certificates: {e}")))?;
-    if chain.is_empty() {
-        return Err(chain_error("no PEM certificate in it".to_owned()));
-    }
-
-    let key_error = file_error("SSL_CONF_PRIVKEY", privkey);
+    let chain = pem_certificates("SSL_CONF_FULLCHAIN", fullchain)?;
+    let key_error = |reason: String| PemFileError::new("SSL_CONF_PRIVKEY", privkey, reason);
     let pem = std::fs::read(privkey).map_err(|e| key_error(e.to_string()))?;
     let key = PrivateKeyDer::from_pem_slice(&pem)
         .map_err(|e| key_error(format!("no PEM private key in it: {e}")))?;

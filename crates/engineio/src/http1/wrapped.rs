@@ -10,6 +10,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::*;
+use crate::http_util::{BodyError, read_limited};
 
 impl HttpServer {
     /// Serves on `listener` like [`serve`](HttpServer::serve), but each accepted connection first
@@ -68,10 +69,12 @@ impl HttpServer {
             return crate::http_util::empty(StatusCode::NOT_FOUND);
         };
         let (parts, body) = req.into_parts();
-        match read_up_to(body, *max_body).await {
-            Ok(body) => handler(Request::from_parts(parts, BufferedBody::new(body)), remote).await,
-            Err(_) => crate::http_util::empty(StatusCode::BAD_REQUEST),
-        }
+        let body = match read_limited(body, *max_body).await {
+            Ok(body) => Some(body),
+            Err(BodyError::TooLarge) => None,
+            Err(BodyError::Io) => return crate::http_util::empty(StatusCode::BAD_REQUEST),
+        };
+        handler(Request::from_parts(parts, BufferedBody::new(body)), remote).await
     }
 }
 
@@ -100,23 +103,4 @@ where
     if let Err(e) = connection.await {
         tracing::debug!(%remote, error = %e, "connection ended with an error");
     }
-}
-
-/// The whole body, or `None` when it is over `max` bytes (by its `Content-Length`, unread, or
-/// as it arrives).
-async fn read_up_to(mut body: Incoming, max: usize) -> Result<Option<Bytes>, hyper::Error> {
-    use http_body::Body as _;
-    if body.size_hint().lower() > max as u64 {
-        return Ok(None);
-    }
-    let mut data = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        if let Ok(chunk) = frame?.into_data() {
-            if data.len() + chunk.len() > max {
-                return Ok(None);
-            }
-            data.extend_from_slice(&chunk);
-        }
-    }
-    Ok(Some(data.freeze()))
 }
